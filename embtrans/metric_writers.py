@@ -1,0 +1,111 @@
+"""Metric writers: JSON lines + TensorBoard event files + the absl log.
+
+The interface follows clu's MetricWriter (write_scalars / write_hparams /
+flush / close). clu's own writers import TensorFlow at package import, so the
+TensorBoard backend here writes event files with the `tensorboard` package
+alone; `tensorboard --logdir <workdir>` reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+from typing import Any, Mapping, Sequence
+
+from absl import logging
+
+
+class JsonlWriter:
+  """Appends one JSON object per write to `<dir>/metrics.jsonl`."""
+
+  def __init__(self, logdir: str):
+    pathlib.Path(logdir).mkdir(parents=True, exist_ok=True)
+    self._f = open(pathlib.Path(logdir) / "metrics.jsonl", "a",
+                   encoding="utf-8")
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    row = {"step": int(step), "time": time.time(),
+           **{k: float(v) for k, v in scalars.items()}}
+    self._f.write(json.dumps(row) + "\n")
+
+  def write_hparams(self, hparams: Mapping[str, Any]) -> None:
+    self._f.write(json.dumps({"hparams": dict(hparams)}, default=str) + "\n")
+
+  def flush(self) -> None:
+    self._f.flush()
+
+  def close(self) -> None:
+    self._f.close()
+
+
+class TensorBoardWriter:
+  """Scalar summaries in TensorBoard event files under `logdir`."""
+
+  def __init__(self, logdir: str):
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter  # pylint: disable=g-import-not-at-top
+    self._writer = EventFileWriter(str(logdir))
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    from tensorboard.compat.proto import event_pb2, summary_pb2  # pylint: disable=g-import-not-at-top
+    values = [summary_pb2.Summary.Value(tag=k, simple_value=float(v))
+              for k, v in scalars.items()]
+    self._writer.add_event(event_pb2.Event(
+        wall_time=time.time(), step=int(step),
+        summary=summary_pb2.Summary(value=values)))
+
+  def write_hparams(self, hparams: Mapping[str, Any]) -> None:
+    del hparams  # Kept in config.json and metrics.jsonl.
+
+  def flush(self) -> None:
+    self._writer.flush()
+
+  def close(self) -> None:
+    self._writer.close()
+
+
+class LoggingWriter:
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    text = ", ".join(f"{k}={float(v):.6g}" for k, v in sorted(scalars.items()))
+    logging.info("[%d] %s", step, text)
+
+  def write_hparams(self, hparams: Mapping[str, Any]) -> None:
+    logging.info("hparams: %s", dict(hparams))
+
+  def flush(self) -> None:
+    pass
+
+  def close(self) -> None:
+    pass
+
+
+class MultiWriter:
+
+  def __init__(self, writers: Sequence[Any]):
+    self._writers = list(writers)
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    for w in self._writers:
+      w.write_scalars(step, scalars)
+
+  def write_hparams(self, hparams: Mapping[str, Any]) -> None:
+    for w in self._writers:
+      w.write_hparams(hparams)
+
+  def flush(self) -> None:
+    for w in self._writers:
+      w.flush()
+
+  def close(self) -> None:
+    for w in self._writers:
+      w.close()
+
+
+def create_default_writer(logdir: str, just_logging: bool = False
+                          ) -> MultiWriter:
+  """JSONL + TensorBoard + log on the main process; only the log elsewhere."""
+  if just_logging:
+    return MultiWriter([LoggingWriter()])
+  return MultiWriter([JsonlWriter(logdir), TensorBoardWriter(logdir),
+                      LoggingWriter()])
