@@ -1,0 +1,42 @@
+"""Metric kernels for comparing embedding spaces (pure JAX, jitted).
+
+CKA: `linear_cka`, `rbf_cka`, `streaming_linear_cka`, `minibatch_cka`,
+`stacked_cka`.
+k-NN structure: `knn_indices`, `knn_jaccard`, `mutual_knn`,
+`knn_rank_agreement`, `knn_edit_distance`, `knn_agreement`.
+Retrieval: `recall_at_k`. Alignment: `alignment_accuracy`.
+
+Every public function validates its arguments on the host (shapes, paired
+rows, k, NaN/inf; the finiteness check syncs with the device) and then runs
+one compiled kernel per input shape.
+"""
+
+from embtrans.metrics.alignment import alignment_accuracy
+from embtrans.metrics.cka import linear_cka
+from embtrans.metrics.cka import minibatch_cka
+from embtrans.metrics.cka import rbf_cka
+from embtrans.metrics.cka import stacked_cka
+from embtrans.metrics.cka import streaming_linear_cka
+from embtrans.metrics.knn import knn_agreement
+from embtrans.metrics.knn import knn_edit_distance
+from embtrans.metrics.knn import knn_indices
+from embtrans.metrics.knn import knn_jaccard
+from embtrans.metrics.knn import knn_rank_agreement
+from embtrans.metrics.knn import mutual_knn
+from embtrans.metrics.retrieval import recall_at_k
+
+__all__ = [
+    "alignment_accuracy",
+    "knn_agreement",
+    "knn_edit_distance",
+    "knn_indices",
+    "knn_jaccard",
+    "knn_rank_agreement",
+    "linear_cka",
+    "minibatch_cka",
+    "mutual_knn",
+    "rbf_cka",
+    "recall_at_k",
+    "stacked_cka",
+    "streaming_linear_cka",
+]

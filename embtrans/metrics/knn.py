@@ -1,0 +1,297 @@
+"""k-nearest-neighbour structure of a space, and its agreement across spaces.
+
+`knn_indices(x, k)` lists each point's k nearest other points, nearest first.
+The agreement metrics compare, row by row, the list A of a point in space x
+with the list B of the same point in space y, and average over points:
+
+* `knn_jaccard`: |A & B| / |A | B| (Jaccard index of the sets).
+* `mutual_knn`: |A & B| / k, the mutual-kNN alignment of Huh et al. (2024).
+* `knn_rank_agreement`: extrapolated rank-biased overlap, RBO_ext (Webber,
+  Moffat & Zobel 2010, eq. 32) with persistence p, which weighs agreement at
+  the top of the lists most; 1 for identical lists, 0 for disjoint ones.
+* `knn_edit_distance`: Levenshtein distance between the ordered lists, in
+  [0, k]; 0 for identical lists.
+
+Similarities are computed in blocks of query rows (block x n tiles) under
+lax.map with `lax.top_k`, so n = 100,000 runs in O(block_size * n) memory.
+The point itself is excluded. Ties are broken by the lower index:
+`lax.top_k` returns equal values in index order.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from embtrans.metrics import _checks
+from embtrans.metrics.retrieval import l2_normalize
+
+METRICS = ("cosine", "dot", "euclidean")
+DEFAULT_BLOCK_SIZE = 512
+DEFAULT_RBO_P = 0.9
+
+
+def _prepare(x: jax.Array, metric: str) -> tuple[jax.Array, jax.Array]:
+  """Vectors and per-key score offsets so that score = q . k + offset."""
+  if metric == "cosine":
+    x = l2_normalize(x)
+  if metric == "euclidean":
+    # -|q - k|^2 = 2 q.k - |k|^2 - |q|^2; the last term is constant per row.
+    return x, -0.5 * jnp.sum(x * x, axis=1)
+  return x, jnp.zeros(x.shape[0], x.dtype)
+
+
+def _block_topk(rows: jax.Array, queries: jax.Array, keys: jax.Array,
+                offsets: jax.Array, k: int) -> jax.Array:
+  """k best keys of each query, excluding the query's own row.
+
+  Args:
+    rows: [b] global row index of each query.
+    queries: [b, d] query vectors.
+    keys: [n, d] all vectors.
+    offsets: [n] per-key score offsets.
+    k: neighbours per query.
+
+  Returns:
+    [b, k] int32 key indices, best first, ties to the lower index.
+  """
+  scores = jnp.einsum("bd,nd->bn", queries, keys) + offsets
+  is_self = rows[:, None] == jnp.arange(keys.shape[0])
+  return lax.top_k(jnp.where(is_self, -jnp.inf, scores), k)[1]
+
+
+def _blocked_knn(x: jax.Array, k: int, metric: str,
+                 block_size: int) -> jax.Array:
+  """[n, k] neighbour lists of x: [n, d], computed block by block."""
+  n = x.shape[0]
+  x, offsets = _prepare(x, metric)
+  n_blocks = -(-n // block_size)
+  padded = n_blocks * block_size
+  rows = jnp.arange(padded).reshape(n_blocks, block_size)
+  queries = jnp.pad(x, ((0, padded - n), (0, 0))).reshape(
+      n_blocks, block_size, -1)
+  lists = lax.map(lambda rq: _block_topk(rq[0], rq[1], x, offsets, k),
+                  (rows, queries))
+  return lists.reshape(padded, k)[:n]
+
+
+_knn = jax.jit(_blocked_knn, static_argnames=("k", "metric", "block_size"))
+
+
+@functools.partial(jax.jit, static_argnames=("k", "metric", "block_size"))
+def _knn_pair(x: jax.Array, y: jax.Array, k: int, metric: str,
+              block_size: int) -> tuple[jax.Array, jax.Array]:
+  return (_blocked_knn(x, k, metric, block_size),
+          _blocked_knn(y, k, metric, block_size))
+
+
+# --------------------------------------------------------------------------
+# Agreement between two lists a, b: [n, k] of distinct indices per row.
+# --------------------------------------------------------------------------
+
+
+def _matches(a: jax.Array, b: jax.Array) -> jax.Array:
+  """[n, k, k] bool, [i, s, t] = (a[i, s] == b[i, t])."""
+  return a[:, :, None] == b[:, None, :]
+
+
+@jax.jit
+def _overlap(a: jax.Array, b: jax.Array) -> jax.Array:
+  """[n] |A & B| per row (entries within a row are distinct)."""
+  return jnp.sum(_matches(a, b), axis=(1, 2), dtype=jnp.int32)
+
+
+@jax.jit
+def _jaccard(a: jax.Array, b: jax.Array) -> jax.Array:
+  both = _overlap(a, b).astype(jnp.float32)
+  return jnp.mean(both / (2 * a.shape[1] - both))
+
+
+@jax.jit
+def _mutual(a: jax.Array, b: jax.Array) -> jax.Array:
+  return jnp.mean(_overlap(a, b).astype(jnp.float32)) / a.shape[1]
+
+
+@functools.partial(jax.jit, static_argnames=("p",))
+def _rbo(a: jax.Array, b: jax.Array, p: float) -> jax.Array:
+  """Mean extrapolated RBO of the rows of a, b: [n, k]."""
+  k = a.shape[1]
+  # Overlap at depth d = |a[:d] & b[:d]|: 2-D prefix sums of the matches.
+  prefix = jnp.cumsum(jnp.cumsum(_matches(a, b), axis=1, dtype=jnp.int32),
+                      axis=2)
+  overlap = jnp.diagonal(prefix, axis1=1, axis2=2).astype(jnp.float32)
+  depth = jnp.arange(1, k + 1, dtype=jnp.float32)
+  weights = (1 - p) / p * p**depth
+  rbo = jnp.sum(overlap / depth * weights, axis=1) + overlap[:, -1] / k * p**k
+  return jnp.mean(rbo)
+
+
+def _levenshtein(a: jax.Array, b: jax.Array) -> jax.Array:
+  """Edit distance between sequences a: [k] and b: [m] (int32 scalar).
+
+  Row i of the DP table is D[i, j] = min(D[i-1, j] + 1, D[i-1, j-1] +
+  [a_i != b_j], D[i, j-1] + 1). The last (insertion) term chains along the
+  row; it is resolved at once as D[i, j] = j + cummin_j'(T[j'] - j'), where T
+  holds the first two terms, so each row is O(m) vector work and the scan has
+  k steps.
+  """
+  cols = jnp.arange(b.shape[0] + 1, dtype=jnp.int32)
+
+  def row(prev, i_and_ai):
+    i, ai = i_and_ai
+    diagonal = prev[:-1] + (ai != b).astype(jnp.int32)
+    upper = prev[1:] + 1
+    first = jnp.concatenate([i[None], jnp.minimum(diagonal, upper)])
+    return lax.cummin(first - cols) + cols, None
+
+  steps = jnp.arange(1, a.shape[0] + 1, dtype=jnp.int32)
+  last, _ = lax.scan(row, cols, (steps, a))
+  return last[-1]
+
+
+@jax.jit
+def _edit_distance(a: jax.Array, b: jax.Array) -> jax.Array:
+  return jnp.mean(jax.vmap(_levenshtein)(a, b).astype(jnp.float32))
+
+
+_AGREEMENTS = {"jaccard": _jaccard, "mutual_knn": _mutual,
+               "edit_distance": _edit_distance}
+
+
+# --------------------------------------------------------------------------
+# Public functions.
+# --------------------------------------------------------------------------
+
+
+def _check_args(k: Any, n: int, metric: str, block_size: int) -> int:
+  if metric not in METRICS:
+    raise ValueError(f"Unknown metric {metric!r}; choose one of {METRICS}.")
+  if block_size < 1:
+    raise ValueError(f"block_size must be positive, got {block_size}.")
+  return _checks.check_k(
+      k, n - 1, what=f"the point itself is excluded, so k <= n - 1 = {n - 1}")
+
+
+def _as_float(*arrays: Any) -> list[jax.Array]:
+  dtype = _checks.float_dtype(*arrays)
+  return [jnp.asarray(a, dtype) for a in arrays]
+
+
+def knn_indices(x: Any, k: int, metric: str = "cosine",
+                block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """Indices of each point's k nearest other points, nearest first.
+
+  Args:
+    x: [n, d] points.
+    k: neighbours per point, 1 <= k <= n - 1.
+    metric: 'cosine' (default), 'dot' (inner product) or 'euclidean'.
+    block_size: query rows per block; memory is O(block_size * n).
+
+  Returns:
+    [n, k] int32. Row i never contains i. Ties go to the lower index.
+
+  Raises:
+    ValueError: bad rank, empty or non-finite x (syncs), k out of range,
+      unknown metric.
+  """
+  x = _checks.as_matrix("x", x, min_rows=2)
+  k = _check_args(k, x.shape[0], metric, block_size)
+  (x,) = _as_float(x)
+  return _knn(x, k=k, metric=metric, block_size=min(block_size, x.shape[0]))
+
+
+def knn_pair(x: Any, y: Any, k: int, metric: str = "cosine",
+             block_size: int = DEFAULT_BLOCK_SIZE
+             ) -> tuple[jax.Array, jax.Array]:
+  """The [n, k] neighbour lists of the same n points in x: [n, d1], y: [n, d2]."""
+  x = _checks.as_matrix("x", x, min_rows=2)
+  y = _checks.as_matrix("y", y, min_rows=2)
+  n = _checks.check_same_rows(x=x, y=y)
+  k = _check_args(k, n, metric, block_size)
+  return _knn_pair(*_as_float(x, y), k=k, metric=metric,
+                   block_size=min(block_size, n))
+
+
+def _check_p(p: float) -> float:
+  if not 0 < p < 1:
+    raise ValueError(f"The RBO persistence p must be in (0, 1), got {p}.")
+  return float(p)
+
+
+def knn_jaccard(x: Any, y: Any, k: int, metric: str = "cosine",
+                block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """Mean Jaccard index |A & B| / |A | B| of each point's k-NN sets.
+
+  Args:
+    x: [n, d1] points in the first space.
+    y: [n, d2] the same points in the second space.
+    k: neighbours per point, 1 <= k <= n - 1.
+    metric: 'cosine', 'dot' or 'euclidean', used in both spaces.
+    block_size: query rows per block.
+
+  Returns:
+    Scalar in [0, 1]; 1 when the k-NN sets coincide.
+  """
+  return _jaccard(*knn_pair(x, y, k, metric, block_size))
+
+
+def mutual_knn(x: Any, y: Any, k: int, metric: str = "cosine",
+               block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """Mean |A & B| / k of each point's k-NN sets (Huh et al. 2024).
+
+  Arguments as `knn_jaccard`. Returns a scalar in [0, 1].
+  """
+  return _mutual(*knn_pair(x, y, k, metric, block_size))
+
+
+def knn_rank_agreement(x: Any, y: Any, k: int, p: float = DEFAULT_RBO_P,
+                       metric: str = "cosine",
+                       block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """Mean extrapolated rank-biased overlap of the ordered k-NN lists.
+
+  RBO_ext = X_k / k * p^k + (1 - p) / p * sum_{d=1..k} X_d / d * p^d, with X_d
+  the overlap of the top-d prefixes (Webber et al. 2010, eq. 32). Depth d
+  has weight proportional to p^d, so with p = 0.9 the top 10 carry most of
+  the weight.
+
+  Args:
+    x, y, k, metric, block_size: as `knn_jaccard`.
+    p: persistence in (0, 1); smaller p weighs the top of the list more.
+
+  Returns:
+    Scalar in [0, 1]; 1 for identical ordered lists.
+  """
+  p = _check_p(p)
+  return _rbo(*knn_pair(x, y, k, metric, block_size), p=p)
+
+
+def knn_edit_distance(x: Any, y: Any, k: int, metric: str = "cosine",
+                      block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """Mean Levenshtein distance between the ordered k-NN lists.
+
+  Insertions, deletions and substitutions of one neighbour cost 1 each.
+
+  Arguments as `knn_jaccard`. Returns a scalar in [0, k]; 0 for identical
+  ordered lists.
+  """
+  return _edit_distance(*knn_pair(x, y, k, metric, block_size))
+
+
+def knn_agreement(x: Any, y: Any, k: int, p: float = DEFAULT_RBO_P,
+                  metric: str = "cosine",
+                  block_size: int = DEFAULT_BLOCK_SIZE) -> dict[str, jax.Array]:
+  """All four agreement metrics from one k-NN search per space.
+
+  Returns:
+    {'jaccard', 'mutual_knn', 'rank_agreement', 'edit_distance'}: scalars as
+    the single-metric functions give them.
+  """
+  p = _check_p(p)
+  a, b = knn_pair(x, y, k, metric, block_size)
+  out = {name: fn(a, b) for name, fn in _AGREEMENTS.items()}
+  out["rank_agreement"] = _rbo(a, b, p=p)
+  return out
