@@ -6,6 +6,7 @@ Everything else lives in `embtrans.train.train_and_evaluate`, which tests call
 directly; this file only parses flags.
 """
 
+import importlib
 import logging as std_logging
 import os
 import sys
@@ -24,6 +25,9 @@ from embtrans import checkpointing
 from embtrans import sharding
 from embtrans import train
 from embtrans.data import format as data_format
+
+# config.trainer -> module with train_and_evaluate(config, workdir) -> dict.
+TRAINERS = {"translator": "embtrans.train"}
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, "
                                "logs, config.json and results.json.")
@@ -51,8 +55,14 @@ def main(argv):
   sharding.initialize_distributed()
   logging.info("JAX %s, %d devices (%s).", jax.__version__,
                jax.device_count(), jax.devices()[0].platform)
+  config = flags.FLAGS.config
+  name = config.get("trainer", "translator")
+  if name not in TRAINERS:
+    sys.exit(f"embtrans: error: unknown config.trainer {name!r}; known: "
+             f"{sorted(TRAINERS)}.")
+  trainer = importlib.import_module(TRAINERS[name])
   try:
-    results = train.train_and_evaluate(flags.FLAGS.config, _WORKDIR.value)
+    results = trainer.train_and_evaluate(config, _WORKDIR.value)
   except _USER_ERRORS as e:
     if os.environ.get("EMBTRANS_TRACEBACK"):
       raise
