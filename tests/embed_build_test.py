@@ -228,12 +228,17 @@ def test_bad_input_fails_clearly_and_damages_nothing(hotpot, tmp_path):
 
 
 def test_open_reads_only_ids_and_splits(tmp_path):
-  ids, vectors = _rows(30, 4)
+  ids, vectors = _rows(1200, 4)
   fmt.write_dataset(tmp_path / "ds", ids, vectors, texts=[f"t{i}" for i in ids],
-                    metadata={"label": list(range(30))})
+                    metadata={"label": list(range(1200))})
   ds = fmt.open_dataset(tmp_path / "ds")
   assert ds._rows is None  # pylint: disable=protected-access
-  assert ds.column("label").tolist() == list(range(30))
+  few = np.array([599, 5, -1])  # Few rows of a shard: read with pread.
+  assert few.size * ds.vectors.SPARSE_READ < 1200
+  np.testing.assert_array_equal(ds.vectors[few], vectors[few])
+  np.testing.assert_array_equal(ds.vectors[7], vectors[7])
+  np.testing.assert_array_equal(ds.vectors[::3], vectors[::3])  # Mapped.
+  assert ds.column("label").tolist() == list(range(1200))
   assert ds._rows is None  # pylint: disable=protected-access
   assert ds.rows.column_names == ["id", "split", "text", "label"]
   np.testing.assert_array_equal(ds.splits, [fmt.split_of(i) for i in ids])
@@ -251,3 +256,26 @@ def test_load_by_name_is_unambiguous(tmp_path):
     data.load("other", cache_dir=tmp_path)
   assert data.load(str(tmp_path / "a")).path == tmp_path / "a"
   assert len(data.load("a", cache_dir=tmp_path)) == 5
+
+
+def test_clip_vision_over_an_image_folder(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from embtrans.encoders.clip import ClipVisionEncoder  # pylint: disable=g-import-not-at-top
+  model = embed_helpers.clip(tmp_path / "clip")
+  images = np.random.default_rng(0).integers(0, 256, (5, 24, 30, 3),
+                                             dtype=np.uint8)
+  (tmp_path / "img" / "sub").mkdir(parents=True)
+  names = ["a.png", "b.png", "sub/c.png", "sub/d.png", "e.png"]
+  for name, im in zip(names, images):
+    Image.fromarray(im).save(tmp_path / "img" / name)
+  ds = build.build_dataset("images", "clip_vision",
+                           source_kwargs={"path": str(tmp_path / "img")},
+                           encoder_kwargs={"path": str(model)},
+                           output=tmp_path / "ds")
+  order = sorted(range(5), key=lambda i: names[i])
+  assert ds.ids.tolist() == [f"image:{names[i]}" for i in order]
+  ref = ClipVisionEncoder(str(model)).encode_images(images[order])
+  np.testing.assert_allclose(np.asarray(ds.vectors), ref, atol=1e-6)
+  with pytest.raises(ValueError, match="reads images but source 'pydocs'"):
+    build.build_dataset("pydocs", "clip_vision", 5,
+                        {"path": str(model)}, output=tmp_path / "x")

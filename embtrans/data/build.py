@@ -20,6 +20,7 @@ with the same fingerprint (see format.DatasetWriter).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -150,26 +151,37 @@ def build_lock(path: pathlib.Path) -> Iterator[None]:
       fcntl.flock(f, fcntl.LOCK_UN)
 
 
+@dataclasses.dataclass(frozen=True)
 class _Job:
   """The arguments of one build (see build_dataset)."""
 
-  def __init__(self, source, source_kwargs, encoder, encoder_kwargs, limit,
-               batch_size, shard_rows, name, fingerprint):
-    self.source, self.source_kwargs = source, source_kwargs
-    self.encoder, self.encoder_kwargs = encoder, encoder_kwargs
-    self.limit, self.batch_size, self.fingerprint = limit, batch_size, \
-        fingerprint
-    self.shard_rows, self.name = shard_rows, name
+  source: str | None
+  source_kwargs: dict
+  encoder: str
+  encoder_kwargs: dict
+  limit: int | None
+  batch_size: int
+  shard_rows: int | None
+  name: str | None
+  fingerprint: str
 
   def shard_rows_for(self, dim: int) -> int:
     rows = self.shard_rows or fmt.default_shard_rows(dim)
     return -(-rows // self.batch_size) * self.batch_size
 
 
-def _read_records(job: _Job) -> list[sources_lib.TextRecord] | None:
+def _read_records(job: _Job, modality: str
+                  ) -> list[sources_lib.TextRecord] | None:
+  """The source's records, checked; None for an import without a source."""
   if not job.source:
+    if modality != "ids":
+      raise ValueError(f"Encoder {job.encoder!r} needs a source; only "
+                       "'precomputed' imports run without one.")
     return None
   src = sources_lib.get_source(job.source, **job.source_kwargs)
+  if modality != "ids" and src.modality != modality:
+    raise ValueError(f"Encoder {job.encoder!r} reads {modality}s but source "
+                     f"{job.source!r} gives {src.modality}s.")
   records = src.records(job.limit)
   if not records:
     raise fmt.DatasetError(f"Text source {job.source!r} yielded no texts.")
@@ -204,12 +216,9 @@ def _manifest_extra(job: _Job, enc, records) -> dict[str, Any]:
 
 
 def _build(path: pathlib.Path, job: _Job) -> None:
-  records = _read_records(job)
+  modality = encoders_lib.encoder_modality(job.encoder)
+  records = _read_records(job, modality)
   enc = encoders_lib.get_encoder(job.encoder, **job.encoder_kwargs)
-  modality = getattr(enc, "modality", "text")
-  if records is None and modality != "ids":
-    raise ValueError(f"Encoder {job.encoder!r} needs a text source; only "
-                     "'precomputed' imports run without one.")
   _check_dim(path, enc.dim)
   logging.info("Building embedding dataset %s at %s with %s (dim %d); later "
                "runs reuse it.", path.name, path, job.encoder, enc.dim)

@@ -36,8 +36,9 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
-from absl import logging
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from absl import logging
 
 FORMAT_NAME = "embtrans.embedding_dataset"
 FORMAT_VERSION = 1
@@ -78,12 +79,35 @@ def fingerprint(*parts: Any) -> str:
   return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def _pread_rows(shard: np.memmap, rows: np.ndarray) -> np.ndarray:
+  """Rows of a memory-mapped `.npy` shard read with pread: `[len(rows), d]`.
+
+  For a few scattered rows this maps nothing: reading them through the map
+  would map whole page-cache folios (up to megabytes each on recent
+  kernels) into the process for 4 KB rows.
+  """
+  out = np.empty((len(rows), shard.shape[1]), shard.dtype)
+  row_bytes = shard.shape[1] * shard.dtype.itemsize
+  fd = os.open(shard.filename, os.O_RDONLY)
+  try:
+    for k, r in enumerate(rows):
+      buf = os.pread(fd, row_bytes, shard.offset + int(r) * row_bytes)
+      out[k] = np.frombuffer(buf, shard.dtype)
+  finally:
+    os.close(fd)
+  return out
+
+
 class ShardedVectors:
   """Read-only row access over memory-mapped `.npy` shards.
 
   Supports `len()`, `.shape`, `.dtype`, integer / slice / index-array
   indexing along rows, and `np.asarray(...)` (which loads everything).
+  Index arrays touching few rows of a shard (< 1/SPARSE_READ) read them with
+  pread instead of through the map.
   """
+
+  SPARSE_READ = 256
 
   def __init__(self, shards: Sequence[np.ndarray]):
     self._shards = list(shards)
@@ -116,7 +140,12 @@ class ShardedVectors:
     shard_of = np.searchsorted(self._offsets, index, side="right") - 1
     for s in np.unique(shard_of):
       sel = shard_of == s
-      out[sel] = self._shards[s][index[sel] - self._offsets[s]]
+      rows, shard = index[sel] - self._offsets[s], self._shards[s]
+      if (isinstance(shard, np.memmap) and shard.filename and
+          rows.size * self.SPARSE_READ < len(shard)):
+        out[sel] = _pread_rows(shard, rows)
+      else:
+        out[sel] = shard[rows]
     return out[0] if scalar else out
 
 
@@ -267,8 +296,10 @@ def open_dataset(path: os.PathLike, verify: bool | None = None
                        f"says {count}. Rebuild the dataset.")
   rows = _read_rows(path, count)
   ids = rows.column("id").to_numpy(zero_copy_only=False).astype(str)
-  if "split" in rows.column_names:
-    splits = rows.column("split").to_numpy(zero_copy_only=False).astype(str)
+  if "split" in rows.column_names:  # Via a mask: no Python str per row.
+    train = pc.equal(rows.column("split"), "train").to_numpy(
+        zero_copy_only=False)
+    splits = np.where(train, "train", "test")
   else:
     splits = np.array([split_of(i) for i in ids])
   return EmbeddingDataset(path, manifest, ids, splits, vectors)

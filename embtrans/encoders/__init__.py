@@ -122,6 +122,11 @@ def encoder_identity(name: str, **kwargs: Any) -> Any:
   return identity(**bound_arguments(factory, kwargs, name))
 
 
+def encoder_modality(name: str) -> str:
+  """What `name` encodes: 'text', 'image' (paths) or 'ids' (an import)."""
+  return getattr(_factory(name), "modality", "text")
+
+
 def semantic_arguments(arguments: dict[str, Any],
                        ignore: Iterable[str] = ("batch_size", "device", "name",
                                                 "path")) -> dict[str, Any]:

@@ -10,6 +10,8 @@ Built in:
             `datasets.load_dataset`, or from local files in its schema.
   files     any local JSONL / JSON / CSV / TSV / Parquet file with a text
             column and an optional id column.
+  images    a folder of image files, for image encoders (clip_vision); the
+            record's text is the file's path.
 
 A source is a factory: `get_source(name, **kwargs)` builds it; its
 `fingerprint()` covers the kwargs and the content it reads, so a cached
@@ -42,12 +44,14 @@ class TextSource:
     records: `limit -> [TextRecord]`, deterministic, ids unique.
     fingerprint: a short hash of everything that determines the records.
     config: the JSON-able arguments it was built with (for manifests).
+    modality: 'text', or 'image' when each record's text is an image path.
   """
 
   name: str
   records: Callable[[int | None], list[TextRecord]]
   fingerprint: Callable[[], str]
   config: dict = dataclasses.field(default_factory=dict)
+  modality: str = "text"
 
 
 # name -> (module, factory attribute); modules import lazily.
@@ -55,6 +59,7 @@ _FACTORIES: dict[str, tuple[str, str]] = {
     "pydocs": ("embtrans.data.sources.pydocs", "pydocs_source"),
     "hotpotqa": ("embtrans.data.sources.hotpotqa", "hotpotqa_source"),
     "files": ("embtrans.data.sources.files", "files_source"),
+    "images": ("embtrans.data.sources.images", "images_source"),
 }
 _INSTANCES: dict[str, TextSource] = {}
 
