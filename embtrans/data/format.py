@@ -370,7 +370,7 @@ class DatasetWriter:
           metadata: Mapping[str, Sequence[Any]] | None = None) -> None:
     """Appends rows. `vectors: [len(ids), dim]`, finite."""
     ids = [str(i) for i in ids]
-    vectors = np.asarray(vectors, dtype=np.float32)
+    vectors = np.array(vectors, dtype=np.float32)  # A copy: callers may reuse.
     _check_batch(ids, vectors, self.dim, self._seen)
     self._seen.update(ids)
     columns: dict[str, Any] = {"id": ids, "split": [split_of(i) for i in ids]}
@@ -384,21 +384,35 @@ class DatasetWriter:
     while self._pending_count >= self.shard_rows:
       self._flush(self.shard_rows)
 
+  def _take(self, rows: int) -> tuple[np.ndarray, pa.Table]:
+    """Removes the first `rows` pending rows: ([rows, dim], their table)."""
+    arrays, tables = [], []
+    while rows > sum(len(a) for a in arrays):
+      need = rows - sum(len(a) for a in arrays)
+      head, table = self._pending[0], self._pending_rows[0]
+      if len(head) <= need:
+        self._pending.pop(0)
+        self._pending_rows.pop(0)
+      else:  # Split; the tail stays a view of this one batch only.
+        head, self._pending[0] = head[:need], head[need:]
+        table, self._pending_rows[0] = table.slice(0, need), table.slice(need)
+      arrays.append(head)
+      tables.append(table)
+    self._pending_count -= rows
+    if not tables:
+      return np.zeros((0, self.dim), np.float32), pa.table(
+          {"id": pa.array([], pa.string()), "split": pa.array([], pa.string())})
+    return (np.concatenate(arrays),
+            pa.concat_tables(tables, promote_options="permissive"))
+
   def _flush(self, rows: int) -> None:
     """Commits the first `rows` pending rows as the next shard."""
-    stacked = np.concatenate(self._pending) if self._pending else np.zeros(
-        (0, self.dim), np.float32)
-    table = pa.concat_tables(self._pending_rows, promote_options="permissive"
-                             ) if self._pending_rows else pa.table(
-                                 {"id": pa.array([], pa.string()),
-                                  "split": pa.array([], pa.string())})
-    self._pending, self._pending_count = [stacked[rows:]], len(stacked) - rows
-    self._pending_rows = [table.slice(rows)]
+    vectors, table = self._take(rows)
     index = len(self._shards)
     rel = f"{VECTOR_DIR}/{index:05d}.npy"
-    _write_atomic(self.partial / rel, lambda p: _save_npy(p, stacked[:rows]))
+    _write_atomic(self.partial / rel, lambda p: _save_npy(p, vectors))
     _write_atomic(self.partial / ROW_PARTS / f"{index:05d}.parquet",
-                  lambda p: pq.write_table(table.slice(0, rows), p))
+                  lambda p: pq.write_table(table, p))
     self._shards.append({"path": rel, "rows": int(rows),
                          "sha256": sha256_file(self.partial / rel)})
     self.rows_done += rows
