@@ -71,8 +71,11 @@ def load_examples(config: str, split: str, data_files: Sequence[str] | None,
     if data_files:
       files = resolve_data_files(data_files)
       kind = _FORMATS[files[0].suffix.lower()]
-      return datasets.load_dataset(kind, data_files=[str(f) for f in files],
-                                   split="train", cache_dir=cache_dir)
+      # Local files: `datasets`' Arrow copy goes next to embtrans's cache.
+      return datasets.load_dataset(
+          kind, data_files=[str(f) for f in files], split="train",
+          cache_dir=cache_dir or str(digests.default_cache_dir() /
+                                     "hf_datasets"))
     return datasets.load_dataset(HUB_ID, config, split=split,
                                  revision=revision, cache_dir=cache_dir)
   except (FileNotFoundError, ValueError):
@@ -168,7 +171,8 @@ def hotpotqa_source(config: str = "distractor", split: str = "validation",
     paragraph_template: how a paragraph becomes a text; fields `title` and
       `content` (the sentences joined).
     revision: a hub commit, for an exactly reproducible download.
-    cache_dir: the `datasets` cache (default: the HF default).
+    cache_dir: the `datasets` cache (default: the HF default for the hub,
+      `$EMBTRANS_CACHE/hf_datasets` for local files).
   """
   if config not in CONFIGS:
     raise ValueError(f"HotPotQA config must be one of {CONFIGS}, got "
