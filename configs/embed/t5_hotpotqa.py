@@ -28,7 +28,8 @@ def get_config(arg=None):
       split="validation", include="both", limit=0, pooling="mean",
       max_length=256, batch_size=64, shard_rows=0, name="")
   c = ml_collections.ConfigDict()
-  c.name = arg.name or f"hotpotqa-{arg.split if not arg.data_files else 'local'}/t5"
+  split = "local" if arg.data_files else arg.split
+  c.name = arg.name or f"hotpotqa-{split}/t5"
   source = dict(config=arg.config, split=arg.split, include=arg.include)
   if arg.data_files:
     source["data_files"] = arg.data_files

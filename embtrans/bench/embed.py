@@ -74,10 +74,9 @@ def disk(args) -> None:
   from embtrans import data  # pylint: disable=g-import-not-at-top
   ds = data.load(args.dataset) if args.dataset else data.resolve_dataset(
       "minilm")
-  size = lambda p: p.stat().st_size  # pylint: disable=unnecessary-lambda-assignment
-  vectors = sum(size(p) for p in (ds.path / "vectors").glob("*.npy"))
-  rows = size(ds.path / "rows.parquet")
-  manifest = size(ds.path / "manifest.json")
+  vectors = sum(p.stat().st_size for p in (ds.path / "vectors").glob("*.npy"))
+  rows = (ds.path / "rows.parquet").stat().st_size
+  manifest = (ds.path / "manifest.json").stat().st_size
   per = 1000 / len(ds)
   print(f"{ds.path.name}: {len(ds)} rows x {ds.dim} float32, columns "
         f"{ds.column_names}")

@@ -170,8 +170,9 @@ def export_dataset(dataset: str | os.PathLike | fmt.EmbeddingDataset,
   dim = ds.dim if translate is None else getattr(
       translate, "target_dim", None) or translate(ds.vectors[:1]).shape[1]
   meta = _provenance(ds, translate, dim)
-  name = collection or collection_name(
-      ds.name if translate is None else f"{ds.name}--to--{meta['target_model']}")
+  default = ds.name if translate is None else (
+      f"{ds.name}--to--{meta['target_model']}")
+  name = collection or collection_name(default)
   db = client(db_path)
   col = _open_collection(db, name, meta, space, replace)
   attributes = {c: ds.column(c) for c in ds.column_names
