@@ -37,7 +37,7 @@ import numpy as np
 from embtrans.metrics import _checks
 
 KERNELS = ("linear", "rbf")
-DEFAULT_CHUNK_SIZE = 8192
+DEFAULT_CHUNK_SIZE = 2048
 # The RBF Gram form keeps n^2 counts in int32.
 MAX_GRAM_ROWS = 46340
 
@@ -481,8 +481,11 @@ def streaming_linear_cka(x: Any, y: Any, debiased: bool = False,
   dtype = _checks.float_dtype(x, y)
   size = min(int(chunk_size), n)
   sums = (jnp.zeros(d1, dtype), jnp.zeros(d2, dtype))
+  # Each update is waited for: dispatch is asynchronous, and otherwise every
+  # chunk's device copy would be queued at once (memory O(n d) again).
   for xs, ys, _ in _chunks(x, y, size):
     sums = _add_sums(sums, jnp.asarray(xs, dtype), jnp.asarray(ys, dtype))
+    jax.block_until_ready(sums)
   means = (sums[0] / n, sums[1] / n)
   zeros = lambda *shape: jnp.zeros(shape, dtype)
   total = _Moments(zeros(d1, d2), zeros(d1, d1), zeros(d2, d2),
@@ -490,6 +493,7 @@ def streaming_linear_cka(x: Any, y: Any, debiased: bool = False,
   for xs, ys, rows in _chunks(x, y, size):
     total = _add_moments(total, jnp.asarray(xs, dtype), jnp.asarray(ys, dtype),
                          means, rows)
+    jax.block_until_ready(total)
   return _finish_streaming(total, n, debiased=bool(debiased))
 
 
