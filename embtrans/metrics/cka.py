@@ -189,7 +189,7 @@ class _HsicTerms(NamedTuple):
 
 def _gram_terms(gram_x: jax.Array, gram_y: jax.Array,
                 debiased: bool) -> _HsicTerms:
-  """HSIC terms of two [n, n] Gram matrices (scaled as 1/(n(n-3)) if debiased)."""
+  """HSIC terms of two [n, n] Grams (scaled by 1/(n(n-3)) if debiased)."""
   kc, lc = _center_gram(gram_x, debiased), _center_gram(gram_y, debiased)
   n = gram_x.shape[0]
   scale = 1.0 / (n * (n - 3)) if debiased else 1.0
@@ -213,7 +213,7 @@ class _Moments(NamedTuple):
 
 
 def _moments(xc: jax.Array, yc: jax.Array) -> _Moments:
-  """Moments of centred (or centred and zero-padded) xc: [n, d1], yc: [n, d2]."""
+  """Moments of centred (maybe zero-padded) xc: [n, d1], yc: [n, d2]."""
   rx, ry = jnp.sum(xc * xc, axis=1), jnp.sum(yc * yc, axis=1)
   return _Moments(
       xy=jnp.einsum("ni,nj->ij", xc, yc), xx=jnp.einsum("ni,nj->ij", xc, xc),
@@ -222,7 +222,8 @@ def _moments(xc: jax.Array, yc: jax.Array) -> _Moments:
       ry_sum=jnp.sum(ry))
 
 
-def _moment_terms(m: _Moments, n: int | jax.Array, debiased: bool) -> _HsicTerms:
+def _moment_terms(m: _Moments, n: int | jax.Array,
+                  debiased: bool) -> _HsicTerms:
   """HSIC terms from moments of n centred rows.
 
   ||x^T y||_F^2 = <K, L> for linear Grams. The unbiased estimator removes the
