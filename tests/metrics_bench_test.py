@@ -20,7 +20,7 @@ def test_metrics_quick_end_to_end(capsys):
   for name in ["linear_cka", "rbf_cka", "streaming_linear_cka (host input)",
                "knn_indices k=10", "knn_edit_distance k=10",
                "recall_at_k (1,5,10)", "alignment_accuracy pool=200",
-               "recall_at_k (block 256)"]:
+               "recall_at_k (block 256)", "knn_indices k=10 (block 512)"]:
     assert name in kernels, name
   # Every timing row has a positive speedup and matmul time.
   for row in rows[1:15]:

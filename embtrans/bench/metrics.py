@@ -13,10 +13,12 @@ reported separately. A NumPy reference that takes over 2 s runs once. The
 example x^T x, y^T y, x^T y for feature-space CKA; x x^T for k-NN), as a
 floor.
 
-Part 2 runs streaming linear CKA and blocked Recall@K at n = 100,000, each in
-a fresh subprocess that builds its inputs, resets the kernel's peak-RSS
-counter (Linux /proc/self/clear_refs) and reports the RSS before the call and
-the peak during it, next to the size of one n x n float32 matrix.
+Part 2 runs streaming linear CKA, blocked Recall@K and blocked k-NN at
+n = 100,000, each in a fresh subprocess that builds its inputs, resets the
+peak-RSS counter (Linux /proc/self/clear_refs) and reports the RSS before the
+call and the peak during it, next to the size of one n x n float32 matrix.
+Recall@K and k-NN use d = --memory-dim (default 256): their memory does not
+depend on d, their time is proportional to it.
 """
 
 from __future__ import annotations
@@ -227,8 +229,10 @@ def _memory_child(kind: str, n: int, dim: int) -> None:
   start = time.perf_counter()
   if kind == "streaming":
     value = float(metrics.streaming_linear_cka(a, b))
-  else:
+  elif kind == "recall":
     value = float(metrics.recall_at_k(a, b)["recall@1"])
+  else:
+    value = int(metrics.knn_indices(b, K)[0, 0])
   print(json.dumps({"before_mb": before, "peak_mb": _rss_mb("VmHWM"),
                     "value": value, "seconds": time.perf_counter() - start}))
 
@@ -253,9 +257,10 @@ def _memory_table(n: int, dim: int) -> None:
   nxn_mb = n * n * 4 / 2**20
   for kind, name, d1, d2 in [
       ("streaming", "streaming_linear_cka (host input)", D1, D2),
-      ("recall", "recall_at_k (block 256)", dim, dim)]:
+      ("recall", "recall_at_k (block 256)", dim, dim),
+      ("knn", f"knn_indices k={K} (block 512)", dim, 0)]:
     out = _run_child(kind, n, dim)
-    print(f"| {name} | {n:,} | {d1} | {d2} | {out['before_mb']:,.0f} |"
+    print(f"| {name} | {n:,} | {d1} | {d2 or '-'} | {out['before_mb']:,.0f} |"
           f" {out['peak_mb']:,.0f} | {out['peak_mb'] - out['before_mb']:,.0f}"
           f" | {nxn_mb:,.0f} | {out['seconds']:.1f} |", flush=True)
 
