@@ -244,6 +244,12 @@ def _moment_terms(m: _Moments, n: int | jax.Array,
                    unbiased(yy, m.ry_ry, m.ry_sum, m.ry_sum))
 
 
+def _linear_form(n: int, d1: int, d2: int) -> str:
+  """'gram' or 'feature', whichever needs fewer multiply-adds."""
+  feature_cost = d1 * d2 + d1 * d1 + d2 * d2  # per row
+  return "gram" if n * (d1 + d2) < feature_cost else "feature"
+
+
 def _linear_terms(x: jax.Array, y: jax.Array, debiased: bool,
                   form: str = "auto") -> _HsicTerms:
   """Linear-kernel HSIC terms of x: [n, d1], y: [n, d2].
@@ -251,10 +257,9 @@ def _linear_terms(x: jax.Array, y: jax.Array, debiased: bool,
   form: 'feature' (O(n (d1 + d2)^2)), 'gram' (O(n^2 (d1 + d2))) or 'auto',
   the cheaper of the two for these static shapes.
   """
-  (n, d1), d2 = x.shape, y.shape[1]
+  n = x.shape[0]
   if form == "auto":
-    feature_cost = d1 * d2 + d1 * d1 + d2 * d2
-    form = "gram" if n * (d1 + d2) < feature_cost else "feature"
+    form = _linear_form(n, x.shape[1], y.shape[1])
   xc, yc = _center(x), _center(y)
   if form == "gram":
     return _gram_terms(_gram_linear(xc), _gram_linear(yc), debiased)
@@ -341,8 +346,9 @@ def linear_cka(x: Any, y: Any, debiased: bool = False) -> jax.Array:
     ValueError: wrong ranks, mismatched n, too few rows, NaN/inf (syncs).
   """
   x, y = _check_pair(x, y, debiased)
+  form = _linear_form(x.shape[0], x.shape[1], y.shape[1])
   return _cka(*_as_dtype(x, y), 1.0, kernel="linear",
-              debiased=bool(debiased))
+              debiased=bool(debiased), form=form)
 
 
 def rbf_cka(x: Any, y: Any, threshold: float = 0.5,
