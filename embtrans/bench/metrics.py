@@ -300,6 +300,6 @@ def main(argv: list[str]) -> int:
   if not args.skip_memory:
     print(f"\n## Peak memory, n = {args.memory_n:,}, fresh process each\n")
     _memory_table(args.memory_n, args.memory_dim)
-  print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} (other processes"
-        " on this machine slow both columns alike).")
+  print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}. Above the core"
+        " count, other processes share the CPU and every time here is longer.")
   return 0
