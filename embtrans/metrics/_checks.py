@@ -91,3 +91,13 @@ def float_dtype(*arrays: Any) -> jnp.dtype:
   """The float dtype to compute in: at least float32, float64 if enabled."""
   dtype = np.result_type(*(np.dtype(a.dtype) for a in arrays), np.float32)
   return jax.dtypes.canonicalize_dtype(dtype)
+
+
+def as_float_arrays(*arrays: Any) -> list[jax.Array]:
+  """The arrays as jax arrays of one float dtype (see `float_dtype`).
+
+  Host arrays are converted on the host, so no conversion kernel is compiled.
+  """
+  dtype = float_dtype(*arrays)
+  return [a.astype(dtype) if isinstance(a, jax.Array)
+          else jnp.asarray(np.asarray(a, dtype)) for a in arrays]

@@ -177,11 +177,6 @@ def _check_args(k: Any, n: int, metric: str, block_size: int) -> int:
       k, n - 1, what=f"the point itself is excluded, so k <= n - 1 = {n - 1}")
 
 
-def _as_float(*arrays: Any) -> list[jax.Array]:
-  dtype = _checks.float_dtype(*arrays)
-  return [jnp.asarray(a, dtype) for a in arrays]
-
-
 def knn_indices(x: Any, k: int, metric: str = "cosine",
                 block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
   """Indices of each point's k nearest other points, nearest first.
@@ -201,7 +196,7 @@ def knn_indices(x: Any, k: int, metric: str = "cosine",
   """
   x = _checks.as_matrix("x", x, min_rows=2)
   k = _check_args(k, x.shape[0], metric, block_size)
-  (x,) = _as_float(x)
+  (x,) = _checks.as_float_arrays(x)
   return _knn(x, k=k, metric=metric, block_size=min(block_size, x.shape[0]))
 
 
@@ -216,7 +211,7 @@ def knn_pair(x: Any, y: Any, k: int, metric: str = "cosine",
   y = _checks.as_matrix("y", y, min_rows=2)
   n = _checks.check_same_rows(x=x, y=y)
   k = _check_args(k, n, metric, block_size)
-  return _knn_pair(*_as_float(x, y), k=k, metric=metric,
+  return _knn_pair(*_checks.as_float_arrays(x, y), k=k, metric=metric,
                    block_size=min(block_size, n))
 
 
