@@ -269,7 +269,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
   parser = argparse.ArgumentParser(prog="python -m embtrans.bench metrics",
                                    description=__doc__.splitlines()[0])
   parser.add_argument("--quick", action="store_true",
-                      help="small sizes (n=200, memory n=20000), 1 repeat")
+                      help="small sizes (n=200, memory n=5000), 1 repeat")
   parser.add_argument("--n", type=int, default=10_000)
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--batch", type=int, default=1000,
@@ -282,7 +282,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
   args = parser.parse_args(argv)
   if args.quick:
     args.n, args.repeats, args.batch = 200, 1, 50
-    args.memory_n, args.memory_dim = 20_000, 64
+    args.memory_n, args.memory_dim = 5_000, 32
   return args
 
 
