@@ -117,17 +117,19 @@ def test_reference_reproduces_golden_values(golden):
 @pytest.mark.parametrize("n,d1,d2", [(N, D1, D2), (40, 70, 50)])
 @pytest.mark.parametrize("debiased", [False, True])
 def test_matches_reference(n, d1, d2, debiased):
+  # n > d takes the feature form, n < d the Gram form; both are checked.
   x, y = _pair(n, d1, d2, seed=n + d1)
   want = _ref_cka(x, y, "linear", debiased)
   np.testing.assert_allclose(linear_cka(x, y, debiased), want, atol=F32_TOL)
-  for form in ("feature", "gram"):
-    got = cka._cka(jnp.asarray(x), jnp.asarray(y), 1.0, kernel="linear",
-                   debiased=debiased, form=form)
-    np.testing.assert_allclose(got, want, atol=F32_TOL, err_msg=form)
-  for threshold in (0.5, 2.0):
-    np.testing.assert_allclose(
-        rbf_cka(x, y, threshold, debiased),
-        _ref_cka(x, y, "rbf", debiased, threshold), atol=F32_TOL)
+  other = "gram" if cka._linear_form(n, d1, d2) == "feature" else "feature"
+  got = cka._cka(jnp.asarray(x), jnp.asarray(y), 1.0, kernel="linear",
+                 debiased=debiased, form=other)
+  np.testing.assert_allclose(got, want, atol=F32_TOL, err_msg=other)
+  if (n, d1, d2) == (N, D1, D2):  # the RBF path does not depend on the shape
+    for threshold in (0.5, 2.0):
+      np.testing.assert_allclose(
+          rbf_cka(x, y, threshold, debiased),
+          _ref_cka(x, y, "rbf", debiased, threshold), atol=F32_TOL)
 
 
 @pytest.mark.parametrize("name,make", [
@@ -217,7 +219,7 @@ def test_symmetric_and_dimension_agnostic():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("chunk_size", [1, 64, 250, 10_000])
+@pytest.mark.parametrize("chunk_size", [7, 250, 10_000])
 @pytest.mark.parametrize("debiased", [False, True])
 def test_streaming_equals_full(chunk_size, debiased):
   x, y = _pair(250, D1, D2, seed=8, offset=5.0)
@@ -242,19 +244,18 @@ def test_streaming_compiles_once_whatever_the_remainder():
 @pytest.mark.parametrize("kernel", ["linear", "rbf"])
 def test_minibatch_matches_reference(kernel):
   x, y = _pair(N, D1, D2, seed=10)
-  for b in (10, 30, N):
+  for b in (25, N):  # 25: two batches, the last 10 rows dropped
     np.testing.assert_allclose(minibatch_cka(x, y, b, kernel=kernel),
                                _ref_minibatch(x, y, b, kernel), atol=F32_TOL)
 
 
 @pytest.mark.parametrize("kernel", ["linear", "rbf"])
 def test_minibatch_converges_to_full_as_batch_grows(kernel):
+  # (One batch of all rows equals the full debiased estimate: checked
+  # against the reference above with batch_size = n.)
   x, y = _pair(1024, 8, 16, seed=11)
   full_fn = linear_cka if kernel == "linear" else rbf_cka
   full = float(full_fn(x, y, debiased=True))
-  # One batch of all rows is the full (debiased) estimate.
-  np.testing.assert_allclose(minibatch_cka(x, y, 1024, kernel=kernel), full,
-                             atol=1e-5)
   # Smaller batches scatter around it, less as the batch grows: mean
   # absolute error over shuffles of the rows.
   rng = np.random.default_rng(0)
@@ -270,13 +271,13 @@ def test_minibatch_converges_to_full_as_batch_grows(kernel):
 def test_stacked_matches_one_by_one(kernel):
   x, y = _pair(N, D1, D2, seed=12)
   rng = np.random.default_rng(13)
-  spaces = np.stack([y + s * rng.normal(size=y.shape).astype(np.float32)
+  spaces = np.stack([x + s * rng.normal(size=x.shape).astype(np.float32)
                      for s in (0.0, 0.5, 2.0)])
   fn = linear_cka if kernel == "linear" else rbf_cka
   for debiased in (False, True):
-    got = stacked_cka(spaces, x, kernel=kernel, debiased=debiased)
+    got = stacked_cka(spaces, y, kernel=kernel, debiased=debiased)
     assert got.shape == (3,)
-    want = [fn(s, x, debiased=debiased) for s in spaces]
+    want = [fn(s, y, debiased=debiased) for s in spaces]
     np.testing.assert_allclose(got, want, atol=1e-6)
 
 

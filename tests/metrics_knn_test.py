@@ -190,7 +190,7 @@ def test_rbo_matches_python_reference_on_lists():
   b[:5] = a[:5]
   for p in (0.5, 0.9, 0.98):
     want = np.mean([_ref_rbo(list(r), list(s), p) for r, s in zip(a, b)])
-    np.testing.assert_allclose(knn._rbo(a, b, p=p), want, rtol=1e-5)
+    np.testing.assert_allclose(knn._rbo(a, b, p), want, rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 
 
+_CHECK_BLOCK = 2**22  # elements per host-side finiteness check
+
+
 @jax.jit
 def _all_finite(x: jax.Array) -> jax.Array:
   return jnp.isfinite(x).all()
@@ -55,8 +58,10 @@ def check_finite(name: str, x: Any) -> None:
     return
   if isinstance(x, jax.Array):
     finite = bool(_all_finite(x))
-  else:
-    finite = bool(np.isfinite(x).all())
+  else:  # in row blocks, so the temporary stays small for large inputs
+    step = max(1, _CHECK_BLOCK // max(1, int(np.prod(x.shape[1:]))))
+    finite = all(np.isfinite(x[i:i + step]).all()
+                 for i in range(0, x.shape[0], step))
   if not finite:
     raise ValueError(
         f"{name} contains NaN or inf values; remove or impute those rows"
@@ -86,3 +91,13 @@ def float_dtype(*arrays: Any) -> jnp.dtype:
   """The float dtype to compute in: at least float32, float64 if enabled."""
   dtype = np.result_type(*(np.dtype(a.dtype) for a in arrays), np.float32)
   return jax.dtypes.canonicalize_dtype(dtype)
+
+
+def as_float_arrays(*arrays: Any) -> list[jax.Array]:
+  """The arrays as jax arrays of one float dtype (see `float_dtype`).
+
+  Host arrays are converted on the host, so no conversion kernel is compiled.
+  """
+  dtype = float_dtype(*arrays)
+  return [a.astype(dtype) if isinstance(a, jax.Array)
+          else jnp.asarray(np.asarray(a, dtype)) for a in arrays]

@@ -105,8 +105,7 @@ def alignment_accuracy(anchor: Any, positive: Any, negatives: Any, *,
   _checks.check_finite("negatives", negatives)
   if block_size < 1:
     raise ValueError(f"block_size must be positive, got {block_size}.")
-  dtype = _checks.float_dtype(anchor, positive, negatives)
-  args = [jnp.asarray(a, dtype) for a in (anchor, positive, negatives)]
+  args = _checks.as_float_arrays(anchor, positive, negatives)
   if len(shape) == 3:
     return _per_row_accuracy(*args, normalize=bool(normalize))
   return _pooled_accuracy(*args, normalize=bool(normalize),

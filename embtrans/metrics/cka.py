@@ -37,7 +37,7 @@ import numpy as np
 from embtrans.metrics import _checks
 
 KERNELS = ("linear", "rbf")
-DEFAULT_CHUNK_SIZE = 8192
+DEFAULT_CHUNK_SIZE = 2048
 # The RBF Gram form keeps n^2 counts in int32.
 MAX_GRAM_ROWS = 46340
 
@@ -189,7 +189,7 @@ class _HsicTerms(NamedTuple):
 
 def _gram_terms(gram_x: jax.Array, gram_y: jax.Array,
                 debiased: bool) -> _HsicTerms:
-  """HSIC terms of two [n, n] Gram matrices (scaled as 1/(n(n-3)) if debiased)."""
+  """HSIC terms of two [n, n] Grams (scaled by 1/(n(n-3)) if debiased)."""
   kc, lc = _center_gram(gram_x, debiased), _center_gram(gram_y, debiased)
   n = gram_x.shape[0]
   scale = 1.0 / (n * (n - 3)) if debiased else 1.0
@@ -213,7 +213,7 @@ class _Moments(NamedTuple):
 
 
 def _moments(xc: jax.Array, yc: jax.Array) -> _Moments:
-  """Moments of centred (or centred and zero-padded) xc: [n, d1], yc: [n, d2]."""
+  """Moments of centred (maybe zero-padded) xc: [n, d1], yc: [n, d2]."""
   rx, ry = jnp.sum(xc * xc, axis=1), jnp.sum(yc * yc, axis=1)
   return _Moments(
       xy=jnp.einsum("ni,nj->ij", xc, yc), xx=jnp.einsum("ni,nj->ij", xc, xc),
@@ -222,7 +222,8 @@ def _moments(xc: jax.Array, yc: jax.Array) -> _Moments:
       ry_sum=jnp.sum(ry))
 
 
-def _moment_terms(m: _Moments, n: int | jax.Array, debiased: bool) -> _HsicTerms:
+def _moment_terms(m: _Moments, n: int | jax.Array,
+                  debiased: bool) -> _HsicTerms:
   """HSIC terms from moments of n centred rows.
 
   ||x^T y||_F^2 = <K, L> for linear Grams. The unbiased estimator removes the
@@ -243,6 +244,12 @@ def _moment_terms(m: _Moments, n: int | jax.Array, debiased: bool) -> _HsicTerms
                    unbiased(yy, m.ry_ry, m.ry_sum, m.ry_sum))
 
 
+def _linear_form(n: int, d1: int, d2: int) -> str:
+  """'gram' or 'feature', whichever needs fewer multiply-adds."""
+  feature_cost = d1 * d2 + d1 * d1 + d2 * d2  # per row
+  return "gram" if n * (d1 + d2) < feature_cost else "feature"
+
+
 def _linear_terms(x: jax.Array, y: jax.Array, debiased: bool,
                   form: str = "auto") -> _HsicTerms:
   """Linear-kernel HSIC terms of x: [n, d1], y: [n, d2].
@@ -250,10 +257,9 @@ def _linear_terms(x: jax.Array, y: jax.Array, debiased: bool,
   form: 'feature' (O(n (d1 + d2)^2)), 'gram' (O(n^2 (d1 + d2))) or 'auto',
   the cheaper of the two for these static shapes.
   """
-  (n, d1), d2 = x.shape, y.shape[1]
+  n = x.shape[0]
   if form == "auto":
-    feature_cost = d1 * d2 + d1 * d1 + d2 * d2
-    form = "gram" if n * (d1 + d2) < feature_cost else "feature"
+    form = _linear_form(n, x.shape[1], y.shape[1])
   xc, yc = _center(x), _center(y)
   if form == "gram":
     return _gram_terms(_gram_linear(xc), _gram_linear(yc), debiased)
@@ -317,11 +323,6 @@ def _check_gram_rows(n: int, name: str) -> None:
         f" {MAX_GRAM_ROWS}, got n={n}; use minibatch_cka for larger n.")
 
 
-def _as_dtype(*arrays: Any) -> list[jax.Array]:
-  dtype = _checks.float_dtype(*arrays)
-  return [jnp.asarray(a, dtype) for a in arrays]
-
-
 def linear_cka(x: Any, y: Any, debiased: bool = False) -> jax.Array:
   """Linear CKA between x: [n, d1] and y: [n, d2] (rows paired).
 
@@ -340,8 +341,9 @@ def linear_cka(x: Any, y: Any, debiased: bool = False) -> jax.Array:
     ValueError: wrong ranks, mismatched n, too few rows, NaN/inf (syncs).
   """
   x, y = _check_pair(x, y, debiased)
-  return _cka(*_as_dtype(x, y), 1.0, kernel="linear",
-              debiased=bool(debiased))
+  form = _linear_form(x.shape[0], x.shape[1], y.shape[1])
+  return _cka(*_checks.as_float_arrays(x, y), 1.0, kernel="linear",
+              debiased=bool(debiased), form=form)
 
 
 def rbf_cka(x: Any, y: Any, threshold: float = 0.5,
@@ -367,7 +369,7 @@ def rbf_cka(x: Any, y: Any, threshold: float = 0.5,
   threshold = _check_kernel("rbf", threshold)
   x, y = _check_pair(x, y, debiased)
   _check_gram_rows(x.shape[0], "rbf_cka")
-  return _cka(*_as_dtype(x, y), threshold, kernel="rbf",
+  return _cka(*_checks.as_float_arrays(x, y), threshold, kernel="rbf",
               debiased=bool(debiased))
 
 
@@ -395,7 +397,7 @@ def stacked_cka(spaces: Any, target: Any, kernel: str = "linear",
   _check_pair(spaces[0], target, debiased)
   if kernel == "rbf":
     _check_gram_rows(np.shape(target)[0], "stacked_cka(kernel='rbf')")
-  return _stacked_cka(*_as_dtype(spaces, target), threshold, kernel=kernel,
+  return _stacked_cka(*_checks.as_float_arrays(spaces, target), threshold, kernel=kernel,
                       debiased=bool(debiased))
 
 
@@ -413,15 +415,16 @@ def _add_sums(sums: tuple[jax.Array, jax.Array], x: jax.Array,
 
 @jax.jit
 def _add_moments(total: _Moments, x: jax.Array, y: jax.Array,
-                 means: tuple[jax.Array, jax.Array],
+                 sums: tuple[jax.Array, jax.Array], n: jax.Array,
                  n_valid: jax.Array) -> _Moments:
   """Adds the moments of one padded chunk x: [c, d1], y: [c, d2].
 
-  Rows from n_valid on are padding; they are zeroed after centring.
+  The rows are centred with the column sums / n of all n rows. Rows from
+  n_valid on are padding; they are zeroed after centring.
   """
   valid = (jnp.arange(x.shape[0]) < n_valid)[:, None]
-  xc = jnp.where(valid, x - means[0], 0.0)
-  yc = jnp.where(valid, y - means[1], 0.0)
+  xc = jnp.where(valid, x - sums[0] / n, 0.0)
+  yc = jnp.where(valid, y - sums[1] / n, 0.0)
   return jax.tree.map(jnp.add, total, _moments(xc, yc))
 
 
@@ -480,16 +483,19 @@ def streaming_linear_cka(x: Any, y: Any, debiased: bool = False,
   n, d1, d2 = x.shape[0], x.shape[1], y.shape[1]
   dtype = _checks.float_dtype(x, y)
   size = min(int(chunk_size), n)
-  sums = (jnp.zeros(d1, dtype), jnp.zeros(d2, dtype))
+  zeros = lambda *shape: jnp.asarray(np.zeros(shape, dtype))
+  sums = (zeros(d1), zeros(d2))
+  # Each update is waited for: dispatch is asynchronous, and otherwise every
+  # chunk's device copy would be queued at once (memory O(n d) again).
   for xs, ys, _ in _chunks(x, y, size):
-    sums = _add_sums(sums, jnp.asarray(xs, dtype), jnp.asarray(ys, dtype))
-  means = (sums[0] / n, sums[1] / n)
-  zeros = lambda *shape: jnp.zeros(shape, dtype)
+    sums = _add_sums(sums, *_checks.as_float_arrays(xs, ys))
+    jax.block_until_ready(sums)
   total = _Moments(zeros(d1, d2), zeros(d1, d1), zeros(d2, d2),
                    *(zeros() for _ in range(5)))
   for xs, ys, rows in _chunks(x, y, size):
-    total = _add_moments(total, jnp.asarray(xs, dtype), jnp.asarray(ys, dtype),
-                         means, rows)
+    total = _add_moments(total, *_checks.as_float_arrays(xs, ys), sums, n,
+                         rows)
+    jax.block_until_ready(total)
   return _finish_streaming(total, n, debiased=bool(debiased))
 
 
@@ -540,5 +546,5 @@ def minibatch_cka(x: Any, y: Any, batch_size: int, kernel: str = "linear",
         f"batch_size must be an int in [4, n={n}], got {batch_size!r}; the"
         " unbiased HSIC needs at least 4 rows per batch.")
   _check_gram_rows(batch_size, "minibatch_cka")
-  return _minibatch_cka(*_as_dtype(x, y), threshold,
+  return _minibatch_cka(*_checks.as_float_arrays(x, y), threshold,
                         batch_size=int(batch_size), kernel=kernel)

@@ -40,7 +40,8 @@ def _prepare(x: jax.Array, metric: str) -> tuple[jax.Array, jax.Array]:
   if metric == "cosine":
     x = l2_normalize(x)
   if metric == "euclidean":
-    # -|q - k|^2 = 2 q.k - |k|^2 - |q|^2; the last term is constant per row.
+    # -|q - k|^2 / 2 = q.k - |k|^2 / 2 - |q|^2 / 2; the last term is the
+    # same for every key of a query, so it does not change the ranking.
     return x, -0.5 * jnp.sum(x * x, axis=1)
   return x, jnp.zeros(x.shape[0], x.dtype)
 
@@ -116,8 +117,8 @@ def _mutual(a: jax.Array, b: jax.Array) -> jax.Array:
   return jnp.mean(_overlap(a, b).astype(jnp.float32)) / a.shape[1]
 
 
-@functools.partial(jax.jit, static_argnames=("p",))
-def _rbo(a: jax.Array, b: jax.Array, p: float) -> jax.Array:
+@jax.jit
+def _rbo(a: jax.Array, b: jax.Array, p: float | jax.Array) -> jax.Array:
   """Mean extrapolated RBO of the rows of a, b: [n, k]."""
   k = a.shape[1]
   # Overlap at depth d = |a[:d] & b[:d]|: 2-D prefix sums of the matches.
@@ -176,11 +177,6 @@ def _check_args(k: Any, n: int, metric: str, block_size: int) -> int:
       k, n - 1, what=f"the point itself is excluded, so k <= n - 1 = {n - 1}")
 
 
-def _as_float(*arrays: Any) -> list[jax.Array]:
-  dtype = _checks.float_dtype(*arrays)
-  return [jnp.asarray(a, dtype) for a in arrays]
-
-
 def knn_indices(x: Any, k: int, metric: str = "cosine",
                 block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
   """Indices of each point's k nearest other points, nearest first.
@@ -200,19 +196,22 @@ def knn_indices(x: Any, k: int, metric: str = "cosine",
   """
   x = _checks.as_matrix("x", x, min_rows=2)
   k = _check_args(k, x.shape[0], metric, block_size)
-  (x,) = _as_float(x)
+  (x,) = _checks.as_float_arrays(x)
   return _knn(x, k=k, metric=metric, block_size=min(block_size, x.shape[0]))
 
 
 def knn_pair(x: Any, y: Any, k: int, metric: str = "cosine",
              block_size: int = DEFAULT_BLOCK_SIZE
              ) -> tuple[jax.Array, jax.Array]:
-  """The [n, k] neighbour lists of the same n points in x: [n, d1], y: [n, d2]."""
+  """[n, k] neighbour lists of the same n points in x: [n, d1], y: [n, d2].
+
+  Arguments as `knn_jaccard`; validated here.
+  """
   x = _checks.as_matrix("x", x, min_rows=2)
   y = _checks.as_matrix("y", y, min_rows=2)
   n = _checks.check_same_rows(x=x, y=y)
   k = _check_args(k, n, metric, block_size)
-  return _knn_pair(*_as_float(x, y), k=k, metric=metric,
+  return _knn_pair(*_checks.as_float_arrays(x, y), k=k, metric=metric,
                    block_size=min(block_size, n))
 
 
@@ -266,7 +265,7 @@ def knn_rank_agreement(x: Any, y: Any, k: int, p: float = DEFAULT_RBO_P,
     Scalar in [0, 1]; 1 for identical ordered lists.
   """
   p = _check_p(p)
-  return _rbo(*knn_pair(x, y, k, metric, block_size), p=p)
+  return _rbo(*knn_pair(x, y, k, metric, block_size), p)
 
 
 def knn_edit_distance(x: Any, y: Any, k: int, metric: str = "cosine",
@@ -293,5 +292,5 @@ def knn_agreement(x: Any, y: Any, k: int, p: float = DEFAULT_RBO_P,
   p = _check_p(p)
   a, b = knn_pair(x, y, k, metric, block_size)
   out = {name: fn(a, b) for name, fn in _AGREEMENTS.items()}
-  out["rank_agreement"] = _rbo(a, b, p=p)
+  out["rank_agreement"] = _rbo(a, b, p)
   return out

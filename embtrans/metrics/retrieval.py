@@ -174,8 +174,9 @@ def recall_at_k(queries: Any, keys: Any, ks: Sequence[int] = (1, 5, 10),
   ks = _check_ks(ks, n_keys)
   if block_size < 1:
     raise ValueError(f"block_size must be positive, got {block_size}.")
-  dtype = _checks.float_dtype(queries, keys)
-  return _recall_stats(
-      jnp.asarray(queries, dtype), jnp.asarray(keys, dtype),
+  stats = _recall_stats(
+      *_checks.as_float_arrays(queries, keys),
       jnp.asarray(positives), ks=ks, normalize=bool(normalize),
       block_size=min(int(block_size), n_queries))
+  names = [f"recall@{k}" for k in ks] + ["mean_rank", "median_rank"]
+  return {name: stats[name] for name in names}  # in the order of ks
