@@ -3,6 +3,8 @@
   python -m embtrans.bench grid                 default spaces, capped steps
   python -m embtrans.bench grid --archs=all     include 2L 32x (minutes)
   python -m embtrans.bench grid --quick         synthetic data, seconds
+  python -m embtrans.bench grid --quick --spaces=a+b+c+d --max_steps=400
+                                                12 tiny members per program
 
 For every program of the grid (members of one arch and shape), in one run:
   (a) grid        `embtrans.sweep` engine: stacked members, vmapped step,
@@ -90,63 +92,76 @@ def _synthetic_pairs(config, n: int, dims: Sequence[int]):
     dim_of[a] = dims[i]
     for j, b in enumerate(config.data.spaces):
       if i != j:
-        split = lambda m, i=i, j=j: pairing.PairedSplit(  # pylint: disable=g-long-lambda
-            ids[m], spaces[i][m], spaces[j][m])
-        pairs[(a, b)] = pairing.Paired(split(~test), split(test), 0, 0)
+        pairs[(a, b)] = pairing.Paired(
+            pairing.PairedSplit(ids[~test], spaces[i][~test],
+                                spaces[j][~test]),
+            pairing.PairedSplit(ids[test], spaces[i][test], spaces[j][test]),
+            0, 0)
   return pairs, dim_of
 
 
 def time_grid(config, program, pairs, mesh) -> tuple[float, float]:
   """(compile s, train s) of `program`'s members as one stack.
 
-  Compile: a warm-up that initialises and runs one chunk (compiling init and
-  the chunk program). Train: a fresh init and every step, warm.
+  compile: ahead-of-time compile of the scanned chunk program. train: init
+  (its compile included) and every step through the compiled program.
   """
   cfg = plan.member_config(config, program.members[0])
   datas = [pairs[(m.source, m.target)] for m in program.members]
   model = plan.build_model(config, program.arch, program.out_dim)
   tx, _ = train.create_optimizer(cfg)
   seeds = [cfg.seed] * len(datas)
+  chunk = config.log_every
+  if cfg.num_train_steps % chunk:
+    raise ValueError(f"steps {cfg.num_train_steps} must be a multiple of "
+                     f"log_every={chunk} (one compiled chunk shape).")
   t0 = time.perf_counter()
-  init = engine.make_init_fn(model, tx, program.in_dim, mesh)
+  state = engine.make_init_fn(model, tx, program.in_dim, mesh)(seeds)
+  jit_chunk = engine.make_chunk_fn(model, tx, losses.mse, mesh)
+  holder = {}
   trainer = engine.StackTrainer(
-      engine.make_chunk_fn(model, tx, losses.mse, mesh),
-      [d.train.a for d in datas], [d.train.b for d in datas],
-      cfg.batch_size, seeds, mesh)
-  chunk = min(config.log_every, cfg.num_train_steps)
-  jax.block_until_ready(trainer.dispatch(init(seeds), 0, chunk))
+      lambda *a: holder["fn"](*a), [d.train.a for d in datas],
+      [d.train.b for d in datas], cfg.batch_size, seeds, mesh)
+  idx = jax.ShapeDtypeStruct((chunk, len(datas), cfg.batch_size), np.int32,
+                             sharding=trainer.idx_sharding)
   t1 = time.perf_counter()
-  state = engine.train_stack(trainer, init(seeds), 0, cfg.num_train_steps,
-                             chunk, lambda log: None, lambda step, s: None,
-                             10**9, "grid")
+  holder["fn"] = jit_chunk.lower(state, trainer.xs, trainer.ys, idx).compile()
+  t2 = time.perf_counter()
+  state = engine.train_stack(trainer, state, 0, cfg.num_train_steps, chunk,
+                             lambda log: None, lambda step, s: None, 10**9,
+                             "grid")
   jax.block_until_ready(state)
-  return t1 - t0, time.perf_counter() - t1
+  return t2 - t1, time.perf_counter() - t0 - (t2 - t1)
 
 
 def time_sequential(config, program, pairs, mesh) -> tuple[float, float]:
   """(compile s, train s) of the same members one after another through the
-  single trainer; compile is a warm-up init and step."""
+  single trainer: compile is the step's ahead-of-time compile; train is,
+  per member, `train.create_train_state` (which compiles its init on every
+  call) and `train.train_loop` with the compiled step."""
   cfg = plan.member_config(config, program.members[0])
   cfg.checkpoint_every = 10**9
   model = plan.build_model(config, program.arch, program.out_dim)
   tx, schedule = train.create_optimizer(cfg)
-  t0 = time.perf_counter()
-  step = train.make_train_step(model, tx, losses.mse, mesh)
   data = sharding.data_sharding(mesh)
-  first = pairs[(program.members[0].source, program.members[0].target)]
+  t0 = time.perf_counter()
   state = train.create_train_state(model, tx, program.in_dim, cfg.seed, mesh)
-  jax.block_until_ready(step(state, *(
-      sharding.put_global_batch(a[:cfg.batch_size], data)
-      for a in (first.train.a, first.train.b))))
+  batch = [jax.ShapeDtypeStruct((cfg.batch_size, d), np.float32,
+                                sharding=data)
+           for d in (program.in_dim, program.out_dim)]
   t1 = time.perf_counter()
+  step = train.make_train_step(model, tx, losses.mse, mesh).lower(
+      state, *batch).compile()
+  t2 = time.perf_counter()
   for member in program.members:
     paired = pairs[(member.source, member.target)]
-    state = train.create_train_state(model, tx, program.in_dim, cfg.seed,
-                                     mesh)
+    if member is not program.members[0]:
+      state = train.create_train_state(model, tx, program.in_dim, cfg.seed,
+                                       mesh)
     state = train.train_loop(cfg, state, step, schedule, paired.train, mesh,
                              _NoCheckpoints(), _NoWriter())
     jax.block_until_ready(state)
-  return t1 - t0, time.perf_counter() - t1
+  return t2 - t1, time.perf_counter() - t0 - (t2 - t1)
 
 
 _STARTUP = """
@@ -160,8 +175,9 @@ model = train.build_model(c, info['target_dim'])
 tx, _ = train.create_optimizer(c)
 state = train.create_train_state(model, tx, info['source_dim'], 0, mesh)
 step = train.make_train_step(model, tx, losses.mse, mesh)
-x = sharding.put_global_batch(paired.train.a[:256], sharding.data_sharding(mesh))
-y = sharding.put_global_batch(paired.train.b[:256], sharding.data_sharding(mesh))
+data = sharding.data_sharding(mesh)
+x = sharding.put_global_batch(paired.train.a[:256], data)
+y = sharding.put_global_batch(paired.train.b[:256], data)
 state, loss = step(state, x, y); loss.block_until_ready()
 """
 
@@ -203,26 +219,33 @@ def _table(results, startup: float | None) -> str:
 def main(argv: Sequence[str]) -> int:
   parser = argparse.ArgumentParser(prog="python -m embtrans.bench grid")
   parser.add_argument("--quick", action="store_true",
-                      help="synthetic 2-space data, small archs, 30 steps")
+                      help="synthetic 2-space data, small archs, 20 steps")
   parser.add_argument("--archs", default=DEFAULT_ARCHS,
                       help="'+'-joined archs of configs/grid.py, or 'all'")
   parser.add_argument("--spaces", default="minilm+minilm_static+tfidf_lsa")
-  parser.add_argument("--max_steps", type=int, default=50,
-                      help="cap on each arch's step budget")
+  parser.add_argument("--max_steps", type=int, default=None,
+                      help="cap on each arch's step budget, a multiple of "
+                      "the config's log_every (10); default 50, 20 --quick")
   args = parser.parse_args(argv)
   if args.quick:
-    args.archs, args.spaces, args.max_steps = "linear+mlp1_w1", "p+q", 30
+    args.archs = "linear+mlp1_w1"
+    if args.spaces == parser.get_default("spaces"):
+      args.spaces = "p+q"
+  if args.max_steps is None:
+    args.max_steps = 20 if args.quick else 50
   config = _grid_config(args)
   mesh = sharding.make_mesh(config.num_devices or None)
   if args.quick:
-    pairs, dims = _synthetic_pairs(config, 1200, (48, 48))
+    pairs, dims = _synthetic_pairs(config, 1200,
+                                   (48,) * len(config.data.spaces))
   else:
     spaces = plan.load_spaces(config)
     pairs = plan.pair_spaces(config, spaces)
     dims = {s: ds.dim for s, ds in spaces.items()}
   programs = plan.plan_programs(config, plan.trained_members(config), dims)
-  print(f"JAX {jax.__version__}, {jax.device_count()} {jax.devices()[0].platform}"
-        f" device(s), {os.cpu_count()} CPUs; {len(programs)} programs.")
+  print(f"JAX {jax.__version__}, {jax.device_count()} "
+        f"{jax.devices()[0].platform} device(s), {os.cpu_count()} CPUs, load "
+        f"average {os.getloadavg()[0]:.1f}; {len(programs)} programs.")
   results = []
   for program in programs:
     steps = config.archs[program.arch].steps

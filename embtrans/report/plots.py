@@ -56,7 +56,8 @@ def width_curves(rows: Sequence[tables.Row], key: str, ylabel: str,
         if not np.isnan(v):
           xs.append(x)
           ys.append(v)
-      ax.plot(xs, ys, "o-", color=colors[pair], label=f"{pair[0]} → {pair[1]}")
+      ax.plot(xs, ys, "o-", color=colors[pair],
+              label=f"{pair[0]} → {pair[1]}")
       for arch, style in (("lstsq", ":"), ("procrustes", "--")):
         v = tables.value(cells.get(arch), key)
         if not np.isnan(v):

@@ -31,6 +31,12 @@ def _header(x: Inputs) -> list[str]:
   seconds = sum(r["seconds"] for r in x.runs)
   where = (f"{x.runs[-1]['devices']} {x.runs[-1]['platform']} device(s)"
            if x.runs else "unknown devices")
+  loads = [r[k] for r in x.runs for k in ("load_avg_start", "load_avg_end")
+           if k in r]
+  if loads:
+    where += (f" of a {x.runs[-1].get('cpus', '?')}-CPU machine shared with "
+              f"other jobs (1-min load average {min(loads):.1f}–"
+              f"{max(loads):.1f} at start/end)")
   timing = (f"**Grid wall time: {_minutes(seconds)}** for "
             f"{len(x.runs)} invocation(s) of the sweep command on {where}, "
             f"of which loading the (cached) embedding datasets took "
@@ -45,7 +51,9 @@ def _header(x: Inputs) -> list[str]:
       "learns one translator source → target with MSE on the 80 % train "
       "split and is scored on the 20 % test split; lstsq (affine least "
       "squares) and Procrustes (orthogonal, after zero-padding and standard "
-      "scaling) are fitted on the same train split.", "", timing, ""]
+      "scaling) are fitted on the same train split. Speed of the "
+      "one-program grid against training the members one by one: "
+      "`python -m embtrans.bench grid`.", "", timing, ""]
 
 
 def _data(x: Inputs) -> list[str]:
@@ -76,9 +84,10 @@ def _budget(x: Inputs) -> list[str]:
            "", tables.budget_table(x.rows), ""]
   if short:
     lines += [
-        "**Budget caveat.** The grid must run in under 10 minutes on a "
-        "2-core CPU, so the wide members get far fewer steps than the small"
-        " ones: " + ", ".join(short) + f" against up to {most:.0f} epochs. "
+        "**Budget caveat.** The wide members got far fewer steps than the "
+        "small ones (`configs/grid.py` sets the budgets so that the default "
+        "grid fits in 10 minutes on a 2-core CPU): " + ", ".join(short) +
+        f" against up to {most:.0f} epochs. "
         "They are under-trained, and comparisons that involve them measure "
         "the budget as much as the architecture. Raise every budget with "
         "`--config=configs/grid.py:steps_scale=N` on faster hardware. The "

@@ -110,7 +110,8 @@ def pivot(rows: Sequence[Row], key: str, spec: str, best: str | None = None,
           scale: float = 1.0, extra: tuple[str, str] | None = None) -> str:
   """Directed pairs x archs table of `key` (times `scale`).
 
-  best: 'min' or 'max' puts each pair's best value in bold.
+  best: 'min' or 'max' puts each pair's best value in bold (every cell
+    that shows the same digits).
   extra: (header, key) of a per-pair column appended at the right (read
     from any row of the pair, e.g. CKA(source, target)).
   """
@@ -123,9 +124,10 @@ def pivot(rows: Sequence[Row], key: str, spec: str, best: str | None = None,
     target = (min(finite) if best == "min" else max(finite)) if (
         best and finite) else None
     any_row = next(iter(cells.values()))
-    line = [pair_label(any_row)] + [
-        f"**{_fmt(v, spec)}**" if v == target else _fmt(v, spec)
-        for v in vals]
+    best_text = None if target is None else _fmt(target, spec)
+    line = [pair_label(any_row)] + [  # Ties at the shown precision: all bold.
+        f"**{_fmt(v, spec)}**" if _fmt(v, spec) == best_text else
+        _fmt(v, spec) for v in vals]
     if extra:
       line.append(_fmt(mean(value(r, extra[1]) for r in cells.values()),
                        spec))
@@ -142,12 +144,14 @@ def budget_table(rows: Sequence[Row]) -> str:
     group = [r for r in rows if r["arch"] == arch]
     params = sorted({int(r["params"]) for r in group})
     programs = {r["program"]: r["program_seconds"] for r in group}
+    first = group[0]
+    epochs = first["steps"] * first["batch_size"] / first["num_train"]
     body.append([
         ARCH_LABELS.get(arch, arch),
         " / ".join(f"{p / 1e6:.2f}M" for p in params),
         str(group[0]["steps"]), str(group[0]["batch_size"]),
         f"{group[0]['learning_rate']:g}",
-        f"{group[0]['steps'] * group[0]['batch_size'] / group[0]['num_train']:.1f}",
+        f"{epochs:.1f}",
         str(len(programs)), f"{sum(programs.values()):.0f}"])
   return markdown_table(["arch", "params (per shape)", "steps", "batch",
                          "peak lr", "epochs", "programs",

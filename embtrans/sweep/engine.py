@@ -12,6 +12,11 @@ member trained here equals the member trained alone (up to float rounding).
 Host syncs happen once per chunk (`config.log_every` steps) when its losses
 are fetched, one chunk behind the one running, which also keeps at most two
 executions queued (`sharding.max_inflight_steps` on CPU meshes).
+
+Parallelism: each member's batch is split over the mesh's 'data' axis, as in
+the single trainer. One process only (host arrays are placed with
+`jax.device_put`); sharding the member axis over devices instead would suit
+many-accelerator machines better and is not done yet.
 """
 
 from __future__ import annotations
@@ -96,13 +101,25 @@ def make_chunk_fn(model, tx, loss_fn, mesh: jax.sharding.Mesh) -> ChunkFn:
                  out_shardings=(repl, repl))
 
 
-def make_predict_fn(model, mesh: jax.sharding.Mesh
+def make_predict_fn(model, mesh: jax.sharding.Mesh, batch_size: int
                     ) -> Callable[[Any, np.ndarray], np.ndarray]:
-  """Returns `predict(params [members, ...], xs [m, n, d_in]) -> [m, n, d_out]`."""
+  """Returns `predict(params [members, ...], xs [m, n, d_in]) -> [m, n, d_out]`.
+
+  Rows go through in blocks of `batch_size` (the last one zero-padded), so
+  any n compiles once and memory stays O(members x batch_size x width).
+  """
   repl = sharding.replicated(mesh)
   apply = jax.jit(jax.vmap(lambda p, x: model.apply({"params": p}, x)),
                   in_shardings=(repl, repl), out_shardings=repl)
-  return lambda params, xs: np.asarray(jax.device_get(apply(params, xs)))
+
+  def predict(params, xs: np.ndarray) -> np.ndarray:
+    n = xs.shape[1]
+    padded = np.pad(xs, ((0, 0), (0, -n % batch_size), (0, 0)))
+    outs = [apply(params, padded[:, i:i + batch_size])
+            for i in range(0, padded.shape[1], batch_size)]
+    return np.concatenate(jax.device_get(outs), axis=1)[:, :n]
+
+  return predict
 
 
 def stack_rows(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -127,8 +144,9 @@ class StackTrainer:
   """Runs steps of a stacked state; the per-member batch order is fixed.
 
   Args:
-    chunk_fn: from `make_chunk_fn`.
-    xs, ys: per-member training arrays [n_i, d] (stacked and put here).
+    chunk_fn: from `make_chunk_fn` (or its ahead-of-time compiled form).
+    xs, ys: per-member training arrays [n_i, d], stacked and put on the
+      devices here as `self.xs` [m, max n_i, d_in], `self.ys`.
     batch_size, seeds: the members' batch size and batch-order seeds.
     mesh: the device mesh.
   """
@@ -139,12 +157,11 @@ class StackTrainer:
     sharding.check_batch_size(batch_size, mesh)
     repl = sharding.replicated(mesh)
     self._chunk_fn = chunk_fn
-    self._xs = jax.device_put(stack_rows(xs), repl)
-    self._ys = jax.device_put(stack_rows(ys), repl)
+    self.xs = jax.device_put(stack_rows(xs), repl)
+    self.ys = jax.device_put(stack_rows(ys), repl)
     self._batches = [batching.EpochBatches(len(x), batch_size, s)
                      for x, s in zip(xs, seeds)]
-    self._idx_sharding = NamedSharding(mesh, P(None, None,
-                                               sharding.DATA_AXIS))
+    self.idx_sharding = NamedSharding(mesh, P(None, None, sharding.DATA_AXIS))
 
   def indices(self, start: int, steps: int) -> np.ndarray:
     """[steps, members, batch] int32 row indices of steps start..start+steps."""
@@ -154,9 +171,9 @@ class StackTrainer:
   def dispatch(self, state: train.TrainState, start: int, steps: int
                ) -> tuple[train.TrainState, jax.Array]:
     """Queues `steps` steps from `start`; returns without waiting."""
-    idx = jax.device_put(self.indices(start, steps), self._idx_sharding)
+    idx = jax.device_put(self.indices(start, steps), self.idx_sharding)
     with jax.transfer_guard("disallow"):
-      return self._chunk_fn(state, self._xs, self._ys, idx)
+      return self._chunk_fn(state, self.xs, self.ys, idx)
 
 
 def train_stack(trainer: StackTrainer, state: train.TrainState, start: int,

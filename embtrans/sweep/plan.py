@@ -24,6 +24,7 @@ import numpy as np
 
 from embtrans import baselines
 from embtrans import config_lib
+from embtrans import encoders as encoders_lib
 from embtrans import models
 from embtrans.data import build as build_lib
 from embtrans.data import format as fmt
@@ -126,6 +127,12 @@ def load_spaces(config: ml_collections.ConfigDict
                 ) -> dict[str, fmt.EmbeddingDataset]:
   """Opens (building on first use) every space of `config.data.spaces`."""
   d = config.data
+  known = encoders_lib.known_encoders()
+  bad = [s for s in d.spaces if not (os.sep in s or pathlib.Path(s).is_dir()
+                                     or s in known)]
+  if bad:  # Before building anything: a build can take minutes.
+    raise ValueError(f"config.data.spaces: {bad} are neither embedding-"
+                     f"dataset directories nor known encoders ({known}).")
   return {spec: build_lib.resolve_dataset(spec, d.source, d.limit or None,
                                           d.cache_dir or None)
           for spec in d.spaces}

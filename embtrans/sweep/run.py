@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pathlib
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -211,11 +212,12 @@ _FNS_CACHE: dict[tuple, _ProgramFns] = {}
 
 
 def _program_fns(model, in_dim: int, optimizer_key: tuple, loss: str,
-                 temperature: float, mesh) -> _ProgramFns:
+                 temperature: float, mesh, eval_batch_size: int
+                 ) -> _ProgramFns:
   """The jitted functions of a program, cached per shape in this process, so
   a rerun in the same process (resume, tests, benchmarks) compiles nothing
   new."""
-  key = (model, in_dim, optimizer_key, loss, temperature,
+  key = (model, in_dim, optimizer_key, loss, temperature, eval_batch_size,
          tuple(d.id for d in mesh.devices.flat))
   if key not in _FNS_CACHE:
     steps, optimizer = optimizer_key[0], dict(optimizer_key[1:])
@@ -227,7 +229,7 @@ def _program_fns(model, in_dim: int, optimizer_key: tuple, loss: str,
         engine.make_init_fn(model, tx, in_dim, mesh),
         engine.make_chunk_fn(model, tx, losses.get_loss(loss, temperature),
                              mesh),
-        engine.make_predict_fn(model, mesh), schedule)
+        engine.make_predict_fn(model, mesh, eval_batch_size), schedule)
   return _FNS_CACHE[key]
 
 
@@ -254,7 +256,8 @@ def train_program(config: ml_collections.ConfigDict, workdir: pathlib.Path,
   model = plan.build_model(config, program.arch, program.out_dim)
   params = plan.param_count(model, program.in_dim)
   fns = _program_fns(model, program.in_dim, _optimizer_key(cfgs[0]),
-                     config.loss.name, config.loss.temperature, mesh)
+                     config.loss.name, config.loss.temperature, mesh,
+                     config.eval_batch_size)
   seeds = [c.seed for c in cfgs]
   state, start = fns.init(seeds), 0
   manager = _manager_for(config, workdir, program, params)
@@ -302,7 +305,8 @@ def _score_member(config, workdir: pathlib.Path, member: plan.Member,
 def _write_pair_ids(workdir: pathlib.Path, pairs: Pairs) -> None:
   (workdir / "pairs").mkdir(exist_ok=True)
   for (a, b), paired in pairs.items():
-    path = workdir / "pairs" / f"{plan.space_name(a)}__{plan.space_name(b)}.json"
+    name = f"{plan.space_name(a)}__{plan.space_name(b)}.json"
+    path = workdir / "pairs" / name
     if not path.is_file():
       workdirs.write_json_atomic(path, [str(i) for i in paired.test.ids])
 
@@ -310,7 +314,7 @@ def _write_pair_ids(workdir: pathlib.Path, pairs: Pairs) -> None:
 def run_sweep(config: ml_collections.ConfigDict, workdir: str
               ) -> dict[str, Any]:
   """Trains and scores every unfinished member; returns a run summary."""
-  t0 = time.time()
+  t0, load_start = time.time(), os.getloadavg()[0]
   validate_config(config)
   trained = plan.trained_members(config)
   closed = plan.baseline_members(config, trained)
@@ -334,6 +338,8 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str
     ran.append({"program": program.key, "members": len(program.members),
                 "seconds": time.time() - t})
   summary = {"start": t0, "seconds": time.time() - t0,
+             "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0],
+             "cpus": os.cpu_count(),
              "data_seconds": data_seconds, "programs_run": ran,
              "programs_skipped": skipped, "devices": mesh.devices.size,
              "platform": jax.devices()[0].platform,
