@@ -14,6 +14,7 @@ INSTALL_REQUIRES = [
     "numpy>=2.2,<3",
     "optax>=0.2.8,<0.3",
     "orbax-checkpoint>=0.12.8,<0.13",
+    "pillow>=10",  # CLIP's image processor (embtrans.encoders.clip).
     "pyarrow>=18",
     "scikit-learn>=1.6,<2",
     "scipy>=1.14,<2",
@@ -27,8 +28,11 @@ INSTALL_REQUIRES = [
     "umap-learn>=0.5.12,<0.6",
 ]
 
+CHROMA = ["chromadb>=1.5.9,<2"]  # embtrans.export.chroma (local, no server).
+
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=9.2,<10", "pytest-xdist>=3.8,<4"],
+    "test": ["pytest>=9.2,<10", "pytest-xdist>=3.8,<4"] + CHROMA,
+    "chroma": CHROMA,
     "cuda12": ["jax[cuda12]>=0.10.2,<0.11"],
     "tpu": ["jax[tpu]>=0.10.2,<0.11"],
 }

@@ -76,3 +76,15 @@ def translator_config(model: dict, arg: str | None
     c.optimizer.warmup_steps = 10
     c.log_every, c.checkpoint_every = 10, 20
   return c
+
+
+def mlp_config(hidden_mult: int, arg: str | None) -> ml_collections.ConfigDict:
+  """MLP translator config; `arg` takes `layers=1|2` plus translator_config's."""
+  arg = parse_arg(arg, layers=1, a="minilm", b="tfidf_lsa",
+                  direction="a_to_b", loss="mse", seed=0, steps=0, tiny=False)
+  if arg.layers not in (1, 2):
+    raise ValueError(f"layers must be 1 or 2, got {arg.layers}.")
+  rest = ",".join(f"{k}={v}" for k, v in arg.items() if k != "layers")
+  model = dict(name="mlp", hidden_mult=hidden_mult, layers=arg.layers,
+               activation="gelu")
+  return translator_config(model, rest)

@@ -129,11 +129,12 @@ def make_predict_fn(model, mesh: jax.sharding.Mesh, batch_size: int):
   """Returns `predict(params, x: np [n, d_in]) -> np [n, d_out]`.
 
   Rows are padded to a multiple of `batch_size`, so any n compiles once.
+  Outputs come back replicated, so every process (multi-host) can read them.
   """
   sharding.check_batch_size(batch_size, mesh)
   data = sharding.data_sharding(mesh)
   apply = jax.jit(lambda p, x: model.apply({"params": p}, x),
-                  out_shardings=data)
+                  out_shardings=sharding.replicated(mesh))
 
   def predict(params, x: np.ndarray) -> np.ndarray:
     n = x.shape[0]
@@ -147,9 +148,14 @@ def make_predict_fn(model, mesh: jax.sharding.Mesh, batch_size: int):
 
 
 def _log_window(writer, step: int, losses_window: list[jax.Array],
-                schedule, seconds: float, batch_size: int) -> float:
-  """Fetches the window's losses (the loop's only sync), checks, writes."""
+                schedule, start_time: float, batch_size: int) -> float:
+  """Fetches the window's losses (the loop's only sync), checks, writes.
+
+  The rate is measured after the fetch, so it counts device time, not just
+  the (asynchronous) dispatch.
+  """
   values = np.asarray(jax.device_get(losses_window), np.float64)
+  seconds = time.time() - start_time
   if not np.isfinite(values).all():
     first = step - len(values) + 1 + int(np.argmin(np.isfinite(values)))
     raise TrainingDivergedError(
@@ -191,7 +197,7 @@ def train_loop(config, state: TrainState, train_step, schedule,
     save_now = done % config.checkpoint_every == 0 or done == total
     if save_now or done % config.log_every == 0:
       try:
-        mean = _log_window(writer, done, window, schedule, time.time() - t0,
+        mean = _log_window(writer, done, window, schedule, t0,
                            config.batch_size)
       except TrainingDivergedError as e:
         manager.wait_until_finished()

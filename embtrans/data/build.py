@@ -1,9 +1,28 @@
-"""Build (once) and cache embedding datasets: a text source x an encoder."""
+"""Build (once) and cache embedding datasets: a text source x an encoder.
+
+    ds = build_dataset("pydocs", "minilm")                        # cached
+    ds = build_dataset("hotpotqa", "t5", source_kwargs={"data_files": f},
+                       encoder_kwargs={"path": "/models/t5-small"})
+
+A dataset's fingerprint covers the source (its arguments and content), the
+limit, and the model: for encoders with an `identity` (hf, t5, clip_*,
+sentence_transformer, precomputed) a digest of the weight / input files plus
+pooling, max length and the other arguments that change the vectors; for the
+core encoders their name and kwargs. It names the cache directory
+(`<source>-<limit>-<encoder>-<fingerprint>`), so a second run opens the
+finished dataset without loading the model.
+
+Builds are resumable: rows are committed a shard at a time, and a rerun after
+a crash or a kill continues after the last committed shard of a partial build
+with the same fingerprint (see format.DatasetWriter).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
+import json
 import os
 import pathlib
 import sys
@@ -17,6 +36,12 @@ from tqdm import tqdm
 from embtrans import encoders as encoders_lib
 from embtrans.data import format as fmt
 from embtrans.data import sources as sources_lib
+from embtrans.data.digests import default_cache_dir
+
+# Row columns the format itself writes; metadata keys with these names are
+# stored as `source_<name>`.
+RESERVED_COLUMNS = ("id", "split", "text")
+UNIT_NORM_ATOL = 1e-3
 
 
 def progress_interval() -> float:
@@ -24,64 +49,95 @@ def progress_interval() -> float:
   return 0.1 if sys.stderr.isatty() else 15.0
 
 
-def default_cache_dir() -> pathlib.Path:
-  """$EMBTRANS_CACHE, else ~/.cache/embtrans."""
-  env = os.environ.get("EMBTRANS_CACHE")
-  return pathlib.Path(env) if env else pathlib.Path.home() / ".cache/embtrans"
-
-
 def _metadata_columns(records: Sequence[sources_lib.TextRecord]
                       ) -> dict[str, list[Any]]:
   keys = sorted({k for r in records for k in r.meta})
-  return {k: [r.meta.get(k) for r in records] for k in keys}
+  return {(f"source_{k}" if k in RESERVED_COLUMNS else k):
+          [r.meta.get(k) for r in records] for k in keys}
 
 
-def dataset_key(source: str, encoder: str, limit: int | None,
-                encoder_kwargs: Mapping[str, Any]) -> str:
-  """Cache directory name; changes with anything that changes the vectors."""
-  src = sources_lib.get_source(source)
-  fp = fmt.fingerprint(src.fingerprint(), limit or 0, encoder,
-                       dict(encoder_kwargs))
-  return f"{source}-{limit or 'all'}-{encoder}-{fp}"
+def dataset_key(source: str | None, encoder: str, limit: int | None,
+                encoder_kwargs: Mapping[str, Any],
+                source_kwargs: Mapping[str, Any] | None = None) -> str:
+  """Cache directory name; changes with anything that changes the vectors.
+
+  Raises:
+    ValueError / FileNotFoundError: unknown names, missing model or data
+      files (checked here, before anything is built).
+  """
+  src = sources_lib.get_source(source, **dict(source_kwargs or {})) if (
+      source) else None
+  src_fp = src.fingerprint() if src else "no-source"
+  identity = encoders_lib.encoder_identity(encoder, **dict(encoder_kwargs))
+  model = dict(encoder_kwargs) if identity is None else identity
+  fp = fmt.fingerprint(src_fp, limit or 0, encoder, model)
+  return f"{source or 'import'}-{limit or 'all'}-{encoder}-{fp}"
 
 
-def _encode_into(writer: fmt.DatasetWriter, enc, records, batch_size: int,
-                 desc: str) -> None:
-  meta = _metadata_columns(records)
-  with tqdm(total=len(records), desc=desc, unit="text", smoothing=0.1,
-            mininterval=progress_interval()) as bar:
-    for start in range(0, len(records), batch_size):
-      chunk = records[start:start + batch_size]
-      vectors = enc.encode([r.text for r in chunk])
-      writer.add([r.id for r in chunk], vectors, [r.text for r in chunk],
-                 {k: v[start:start + batch_size] for k, v in meta.items()})
-      bar.update(len(chunk))
-
-
-def build_dataset(source: str, encoder: str, limit: int | None = None,
+def build_dataset(source: str | None, encoder: str, limit: int | None = None,
                   encoder_kwargs: Mapping[str, Any] | None = None,
                   cache_dir: os.PathLike | None = None,
-                  batch_size: int = 256) -> fmt.EmbeddingDataset:
-  """Returns the cached dataset of `source` x `encoder`, building it if needed.
+                  batch_size: int = 256, *,
+                  source_kwargs: Mapping[str, Any] | None = None,
+                  output: os.PathLike | None = None,
+                  shard_rows: int | None = None, name: str | None = None,
+                  overwrite: bool = False) -> fmt.EmbeddingDataset:
+  """Returns the dataset of `source` x `encoder`, building it if needed.
 
   Args:
-    source: a registered text source name (e.g. 'pydocs').
+    source: a registered text source name (e.g. 'pydocs'); None only for
+      encoder 'precomputed' (an import without texts).
     encoder: a registered encoder name (e.g. 'minilm').
     limit: keep only the first `limit` texts of the source (None: all).
-    encoder_kwargs: passed to the encoder factory; part of the cache key.
+    encoder_kwargs: passed to the encoder factory.
     cache_dir: where datasets live; default `default_cache_dir()`.
-    batch_size: texts per encoder call.
+    batch_size: texts per encoder call (rows per chunk for imports).
+    source_kwargs: passed to the source factory.
+    output: build into this directory instead of the cache.
+    shard_rows: rows per vector shard (the resume granularity); default
+      about 64 MiB of vectors, rounded up to a multiple of `batch_size`.
+    name: the dataset's name in its manifest; default '<source>/<encoder>'.
+    overwrite: replace a different dataset already at `output`.
+
+  Raises:
+    fmt.DatasetError: bad input (empty texts, duplicate ids, NaN, a dim
+      that differs from an existing dataset's manifest, ...); nothing that
+      was already built is changed.
   """
   encoder_kwargs = dict(encoder_kwargs or {})
-  path = pathlib.Path(cache_dir or default_cache_dir()) / dataset_key(
-      source, encoder, limit, encoder_kwargs)
-  if fmt.is_complete(path):
+  source_kwargs = dict(source_kwargs or {})
+  if batch_size < 1:
+    raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+  key = dataset_key(source, encoder, limit, encoder_kwargs, source_kwargs)
+  fingerprint = key.rsplit("-", 1)[-1]
+  path = pathlib.Path(output) if output else pathlib.Path(
+      cache_dir or default_cache_dir()) / key
+  if _reusable(path, fingerprint, explicit=bool(output), overwrite=overwrite):
     return fmt.open_dataset(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   with build_lock(path):  # Another process may be building the same one.
-    if not fmt.is_complete(path):
-      _build(path, source, encoder, limit, encoder_kwargs, batch_size)
+    if not _reusable(path, fingerprint, bool(output), overwrite):
+      _build(path, _Job(source, source_kwargs, encoder, encoder_kwargs, limit,
+                        batch_size, shard_rows, name, fingerprint))
   return fmt.open_dataset(path)
+
+
+def _reusable(path: pathlib.Path, fingerprint: str, explicit: bool,
+              overwrite: bool) -> bool:
+  """True if `path` holds this very dataset; False if it must be built."""
+  if not fmt.is_complete(path):
+    return False
+  manifest = json.loads((path / fmt.MANIFEST).read_text())
+  if manifest.get("fingerprint") == fingerprint or not explicit:
+    return True  # Cache entries are named by their fingerprint.
+  if not overwrite:
+    raise fmt.DatasetError(
+        f"{path} already holds another embedding dataset ("
+        f"{manifest.get('name')}, model {manifest.get('model')}, dim "
+        f"{manifest.get('dim')}, fingerprint {manifest.get('fingerprint')}; "
+        f"this build's is {fingerprint}). It was left as it is: choose "
+        "another output, or pass --overwrite to replace it.")
+  return False
 
 
 @contextlib.contextmanager
@@ -95,42 +151,257 @@ def build_lock(path: pathlib.Path) -> Iterator[None]:
       fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _build(path: pathlib.Path, source: str, encoder: str, limit: int | None,
-           encoder_kwargs: dict, batch_size: int) -> None:
-  records = sources_lib.get_source(source).records(limit)
+@dataclasses.dataclass(frozen=True)
+class _Job:
+  """The arguments of one build (see build_dataset)."""
+
+  source: str | None
+  source_kwargs: dict
+  encoder: str
+  encoder_kwargs: dict
+  limit: int | None
+  batch_size: int
+  shard_rows: int | None
+  name: str | None
+  fingerprint: str
+
+  def shard_rows_for(self, dim: int) -> int:
+    rows = self.shard_rows or fmt.default_shard_rows(dim)
+    return -(-rows // self.batch_size) * self.batch_size
+
+
+def _read_records(job: _Job, modality: str
+                  ) -> list[sources_lib.TextRecord] | None:
+  """The source's records, checked; None for an import without a source."""
+  if not job.source:
+    if modality != "ids":
+      raise ValueError(f"Encoder {job.encoder!r} needs a source; only "
+                       "'precomputed' imports run without one.")
+    return None
+  src = sources_lib.get_source(job.source, **job.source_kwargs)
+  if modality != "ids" and src.modality != modality:
+    raise ValueError(f"Encoder {job.encoder!r} reads {modality}s but source "
+                     f"{job.source!r} gives {src.modality}s.")
+  records = src.records(job.limit)
   if not records:
-    raise fmt.DatasetError(f"Text source {source!r} yielded no texts.")
-  logging.info("Building embedding dataset %s (%d texts) at %s; later runs "
-               "reuse it.", path.name, len(records), path)
+    raise fmt.DatasetError(f"Text source {job.source!r} yielded no texts.")
+  sources_lib.check_records(records, f"text source {job.source!r}")
+  return records
+
+
+def _check_dim(path: pathlib.Path, dim: int) -> None:
+  """An existing dataset at `path` keeps its dim: no silent replacement."""
+  if fmt.is_complete(path):
+    old = json.loads((path / fmt.MANIFEST).read_text()).get("dim")
+    if old != dim:
+      raise fmt.DatasetError(
+          f"{path} holds {old}-d vectors (its manifest says dim={old}); this "
+          f"build makes {dim}-d ones. It was left as it is: build into "
+          "another output, or delete it first.")
+
+
+def _manifest_extra(job: _Job, enc, records) -> dict[str, Any]:
+  src = sources_lib.get_source(job.source, **job.source_kwargs) if (
+      job.source) else None
+  return {
+      "name": job.name or f"{job.source or 'import'}/{job.encoder}",
+      "model": job.encoder, "model_config": job.encoder_kwargs,
+      "model_fingerprint": enc.fingerprint(),
+      "text_source": job.source, "source_config": src.config if src else {},
+      "source_limit": job.limit,
+      "source_fingerprint": src.fingerprint() if src else None,
+      "normalized": bool(enc.normalized), "fingerprint": job.fingerprint,
+      "num_source_texts": len(records) if records is not None else None,
+  }
+
+
+def _build(path: pathlib.Path, job: _Job) -> None:
+  modality = encoders_lib.encoder_modality(job.encoder)
+  records = _read_records(job, modality)
+  enc = encoders_lib.get_encoder(job.encoder, **job.encoder_kwargs)
+  _check_dim(path, enc.dim)
+  logging.info("Building embedding dataset %s at %s with %s (dim %d); later "
+               "runs reuse it.", path.name, path, job.encoder, enc.dim)
   start = time.time()
-  enc = encoders_lib.get_encoder(encoder, **encoder_kwargs)
   if enc.needs_fit:
     enc.fit([r.text for r in records if fmt.split_of(r.id) == "train"])
-  extra = {
-      "name": f"{source}/{encoder}", "model": encoder,
-      "model_config": encoder_kwargs, "model_fingerprint": enc.fingerprint(),
-      "text_source": source, "source_limit": limit,
-      "source_fingerprint": sources_lib.get_source(source).fingerprint(),
-      "normalized": bool(enc.normalized),
-      "fingerprint": path.name.rsplit("-", 1)[-1],
-  }
-  with fmt.DatasetWriter(path, enc.dim, extra) as writer:
-    _encode_into(writer, enc, records, batch_size, f"embed {encoder}")
+  extra = _manifest_extra(job, enc, records)
+  with fmt.DatasetWriter(path, enc.dim, extra, job.shard_rows_for(enc.dim),
+                         resume_key=job.fingerprint) as writer:
+    resumed_at, encode_start = writer.rows_done, time.time()
+    if modality == "ids":
+      _import_into(writer, enc, records, job.batch_size)
+    else:
+      _encode_into(writer, enc, records, job.batch_size, f"embed {job.encoder}")
+    seconds = time.time() - encode_start
+    rows = writer.rows_done + writer.pending_rows - resumed_at
+    writer.extra["build"] = {
+        "resumed_at_row": resumed_at, "rows_this_run": rows,
+        "encode_seconds": round(seconds, 3),
+        "rows_per_second": round(rows / max(seconds, 1e-9), 2),
+        "device": str(getattr(enc, "device", "cpu"))}
   logging.info("Built %s in %.1fs.", path.name, time.time() - start)
+
+
+def _encode_into(writer: fmt.DatasetWriter, enc, records, batch_size: int,
+                 desc: str) -> None:
+  """Encodes `records` after the writer's committed rows, batch by batch."""
+  done = writer.rows_done
+  todo = records[done:]
+  meta = _metadata_columns(todo)
+  with tqdm(total=len(records), initial=done, desc=desc, unit="text",
+            smoothing=0.1, mininterval=progress_interval()) as bar:
+    for start in range(0, len(todo), batch_size):
+      chunk = todo[start:start + batch_size]
+      vectors = enc.encode([r.text for r in chunk])
+      writer.add([r.id for r in chunk], vectors, [r.text for r in chunk],
+                 {k: v[start:start + batch_size] for k, v in meta.items()})
+      bar.update(len(chunk))
+
+
+def _unit_norm(vectors: np.ndarray) -> bool:
+  norms = np.linalg.norm(np.asarray(vectors, np.float64), axis=1)
+  return bool(np.all(np.abs(norms - 1.0) <= UNIT_NORM_ATOL))
+
+
+def _import_into(writer: fmt.DatasetWriter, enc, records, batch_size: int
+                 ) -> None:
+  """Copies validated precomputed vectors, with texts from `records`."""
+  by_id = {r.id: r for r in records} if records is not None else None
+  unit = all(_unit_norm(v) for v in writer.committed_vectors())
+  found = writer.rows_done
+  with tqdm(desc=f"import {enc.model}", unit="vector", initial=found,
+            mininterval=progress_interval()) as bar:
+    for ids, vectors in enc.iter_batches(batch_size, start=found):
+      unit = unit and _unit_norm(vectors)
+      if by_id is None:
+        writer.add(ids, vectors)
+      else:
+        chunk = _matching_records(ids, by_id, enc.path)
+        writer.add(ids, vectors, [r.text for r in chunk],
+                   _metadata_columns(chunk))
+      found += len(ids)
+      bar.update(len(ids))
+  writer.extra["normalized"] = bool(enc.normalized or unit)
+  if by_id is not None and found < len(by_id):
+    logging.warning("%d texts of the source have no precomputed vector; "
+                    "pairing by id will drop them.", len(by_id) - found)
+
+
+def _matching_records(ids: Sequence[str], by_id: Mapping[str, Any],
+                      where: pathlib.Path) -> list[Any]:
+  missing = [i for i in ids if i not in by_id]
+  if missing:
+    raise fmt.DatasetError(
+        f"{where}: {len(missing)} id(s) in this chunk are not texts of the "
+        f"source, e.g. {missing[:3]}. Import against the source the vectors "
+        "were made from, or without a source.")
+  return [by_id[i] for i in ids]
+
+
+def build_from_config(config, output: str | None = None,
+                      cache_dir: str | None = None, overwrite: bool = False
+                      ) -> tuple[fmt.EmbeddingDataset, bool, float]:
+  """Builds (or reuses) the dataset of an embed config (configs/embed/*.py).
+
+  `config` has name, source {name, limit, kwargs}, encoder {name, kwargs},
+  batch_size, shard_rows, output, cache_dir; the arguments override the last
+  two.
+
+  Returns:
+    (dataset, built: False when it was already complete, seconds taken).
+  """
+  output = output or config.get("output") or None
+  cache_dir = cache_dir or config.get("cache_dir") or None
+  start = time.time()
+  source = config.source.name or None
+  args = (source, config.encoder.name, config.source.limit or None,
+          config.encoder.kwargs.to_dict())
+  key = dataset_key(*args, config.source.kwargs.to_dict())
+  target = pathlib.Path(output or pathlib.Path(
+      cache_dir or default_cache_dir()) / key)
+  existed = fmt.is_complete(target) and json.loads(
+      (target / fmt.MANIFEST).read_text()).get("fingerprint") == key.rsplit(
+          "-", 1)[-1]
+  ds = build_dataset(*args, cache_dir, config.batch_size,
+                     source_kwargs=config.source.kwargs.to_dict(),
+                     output=output, shard_rows=config.shard_rows or None,
+                     name=config.name or None, overwrite=overwrite)
+  return ds, not existed, time.time() - start
+
+
+def summary(ds: fmt.EmbeddingDataset, built: bool, seconds: float) -> str:
+  """A few lines about `ds` for the command line."""
+  m = ds.manifest
+  rate = (m.get("build") or {}).get("rows_per_second")
+  how = (f"built in {seconds:.1f}s (encoding: {rate} rows/s)" if built
+         else f"already built: opened in {seconds:.2f}s")
+  return "\n".join([
+      f"{ds.path}", f"  name         {ds.name}",
+      f"  model        {m.get('model')} {m.get('model_config') or ''}",
+      f"  source       {m.get('text_source')} {m.get('source_config') or ''}",
+      f"  rows         {len(ds)} ({m.get('num_train')} train, "
+      f"{m.get('num_test')} test), dim {ds.dim}, normalized "
+      f"{m.get('normalized')}",
+      f"  fingerprint  {m.get('fingerprint')}", f"  {how}"])
+
+
+def find_dataset(spec: str, cache_dir: os.PathLike | None = None
+                 ) -> fmt.EmbeddingDataset | None:
+  """Opens `spec` as a path, a cache key, or a unique manifest name.
+
+  Returns None when nothing matches.
+
+  Raises:
+    fmt.DatasetError: the name matches several datasets (they are listed).
+  """
+  path = pathlib.Path(spec).expanduser()
+  if path.is_dir():
+    return fmt.open_dataset(path)
+  root = pathlib.Path(cache_dir or default_cache_dir())
+  if (root / spec).is_dir() and "/" not in spec:
+    return fmt.open_dataset(root / spec)
+  matches = [p for p in named_datasets(root) if p[0] == spec]
+  if len(matches) > 1:
+    raise fmt.DatasetError(
+        f"{len(matches)} datasets in {root} are named {spec!r}: "
+        f"{[str(p) for _, p in matches]}. Open one by its path.")
+  return fmt.open_dataset(matches[0][1]) if matches else None
+
+
+def named_datasets(root: pathlib.Path) -> list[tuple[str, pathlib.Path]]:
+  """(manifest name, directory) of every complete dataset under `root`."""
+  out = []
+  for manifest in sorted(root.glob(f"*/{fmt.MANIFEST}")):
+    try:
+      out.append((json.loads(manifest.read_text()).get("name"),
+                  manifest.parent))
+    except (OSError, ValueError):
+      continue
+  return out
 
 
 def resolve_dataset(spec: str, source: str = "pydocs",
                     limit: int | None = None,
                     cache_dir: os.PathLike | None = None
                     ) -> fmt.EmbeddingDataset:
-  """`spec` is a dataset directory, or an encoder name to build on `source`."""
-  if os.sep in spec or pathlib.Path(spec).is_dir():
+  """`spec`: a dataset directory, an encoder name to build on `source`, or
+  the name of a dataset in the cache."""
+  if pathlib.Path(spec).is_dir():
     return fmt.open_dataset(spec)
-  if spec not in encoders_lib.known_encoders():
+  if spec in encoders_lib.known_encoders():
+    return build_dataset(source, spec, limit, cache_dir=cache_dir)
+  found = find_dataset(spec, cache_dir)
+  if found is None and os.sep in spec:
+    return fmt.open_dataset(spec)  # A path: says clearly what is missing.
+  if found is None:
+    root = pathlib.Path(cache_dir or default_cache_dir())
     raise ValueError(
-        f"{spec!r} is neither an embedding-dataset directory nor a known "
-        f"encoder. Known encoders: {encoders_lib.known_encoders()}.")
-  return build_dataset(source, spec, limit, cache_dir=cache_dir)
+        f"{spec!r} is neither an embedding-dataset directory, nor a known "
+        f"encoder, nor a dataset name in {root}. Known encoders: "
+        f"{encoders_lib.known_encoders()}; datasets: "
+        f"{sorted({n for n, _ in named_datasets(root) if n})}.")
+  return found
 
 
 def stack(ds: fmt.EmbeddingDataset) -> np.ndarray:

@@ -9,8 +9,15 @@ A dataset is a directory:
 Vectors are plain `.npy` files (no pickle), opened memory-mapped, so a dataset
 larger than RAM is read lazily. The manifest records the model, the text
 source, the dim, whether vectors are L2-normalised, a fingerprint of what made
-them, and a SHA-256 per shard. Writers fill `<dir>.partial/` and rename it into
-place at the end, so a crash never leaves a directory that looks complete.
+them, and a SHA-256 per shard. Opening reads only the id and split columns;
+other columns are read when asked for (`EmbeddingDataset.column`).
+
+Writers fill `<dir>.partial/` and rename it into place at the end; the
+manifest is written only after that rename, so a partial build never looks
+complete. A resumable writer (`DatasetWriter(..., resume_key=...)`) commits
+each finished shard with its rows (`rows/NNNNN.parquet`) and a small
+`progress.json` (rows done, the key); after a crash or a kill, a writer with
+the same key continues from the last committed shard.
 
 The split is a pure function of the id (`split_of`), so two datasets of the
 same texts always agree on which ids are test.
@@ -25,17 +32,23 @@ import os
 import pathlib
 import shutil
 import time
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from absl import logging
 
 FORMAT_NAME = "embtrans.embedding_dataset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ROWS = "rows.parquet"
 VECTOR_DIR = "vectors"
+# Only inside a build in progress:
+ROW_PARTS = "rows"  # rows/NNNNN.parquet, the rows of vectors/NNNNN.npy
+PROGRESS = "progress.json"
+STAGED_MANIFEST = "manifest.staged.json"
 TRAIN_PERCENT = 80
 # Checksums are verified on open when the vectors total less than this.
 VERIFY_AUTO_BYTES = 1 << 30
@@ -66,12 +79,35 @@ def fingerprint(*parts: Any) -> str:
   return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def _pread_rows(shard: np.memmap, rows: np.ndarray) -> np.ndarray:
+  """Rows of a memory-mapped `.npy` shard read with pread: `[len(rows), d]`.
+
+  For a few scattered rows this maps nothing: reading them through the map
+  would map whole page-cache folios (up to megabytes each on recent
+  kernels) into the process for 4 KB rows.
+  """
+  out = np.empty((len(rows), shard.shape[1]), shard.dtype)
+  row_bytes = shard.shape[1] * shard.dtype.itemsize
+  fd = os.open(shard.filename, os.O_RDONLY)
+  try:
+    for k, r in enumerate(rows):
+      buf = os.pread(fd, row_bytes, shard.offset + int(r) * row_bytes)
+      out[k] = np.frombuffer(buf, shard.dtype)
+  finally:
+    os.close(fd)
+  return out
+
+
 class ShardedVectors:
   """Read-only row access over memory-mapped `.npy` shards.
 
   Supports `len()`, `.shape`, `.dtype`, integer / slice / index-array
   indexing along rows, and `np.asarray(...)` (which loads everything).
+  Index arrays touching few rows of a shard (< 1/SPARSE_READ) read them with
+  pread instead of through the map.
   """
+
+  SPARSE_READ = 256
 
   def __init__(self, shards: Sequence[np.ndarray]):
     self._shards = list(shards)
@@ -104,7 +140,12 @@ class ShardedVectors:
     shard_of = np.searchsorted(self._offsets, index, side="right") - 1
     for s in np.unique(shard_of):
       sel = shard_of == s
-      out[sel] = self._shards[s][index[sel] - self._offsets[s]]
+      rows, shard = index[sel] - self._offsets[s], self._shards[s]
+      if (isinstance(shard, np.memmap) and shard.filename and
+          rows.size * self.SPARSE_READ < len(shard)):
+        out[sel] = _pread_rows(shard, rows)
+      else:
+        out[sel] = shard[rows]
     return out[0] if scalar else out
 
 
@@ -118,7 +159,8 @@ class EmbeddingDataset:
     ids: [n] str ids, unique.
     splits: [n] 'train' | 'test'.
     vectors: [n, dim] memory-mapped vectors.
-    rows: the rows table (id, split, text and metadata columns).
+    rows: the rows table (id, split, text and metadata columns), read from
+      rows.parquet on first access; `column(name)` reads one column only.
   """
 
   path: pathlib.Path
@@ -126,7 +168,7 @@ class EmbeddingDataset:
   ids: np.ndarray
   splits: np.ndarray
   vectors: ShardedVectors
-  rows: pa.Table
+  _rows: pa.Table | None = dataclasses.field(default=None, repr=False)
 
   @property
   def dim(self) -> int:
@@ -136,14 +178,29 @@ class EmbeddingDataset:
   def name(self) -> str:
     return str(self.manifest.get("name", self.path.name))
 
+  @property
+  def rows(self) -> pa.Table:
+    if self._rows is None:
+      self._rows = _read_columns(self.path, None)
+    return self._rows
+
+  @property
+  def column_names(self) -> list[str]:
+    if self._rows is not None:
+      return list(self._rows.column_names)
+    return list(pq.read_schema(self.path / ROWS).names)
+
   def __len__(self) -> int:
     return len(self.ids)
 
   def column(self, name: str) -> np.ndarray:
-    if name not in self.rows.column_names:
+    """One column of rows.parquet as [n] numpy (read on demand)."""
+    if name not in self.column_names:
       raise KeyError(f"{self.path}: no column {name!r}; columns are "
-                     f"{self.rows.column_names}")
-    return self.rows.column(name).to_numpy(zero_copy_only=False)
+                     f"{self.column_names}")
+    table = self._rows if self._rows is not None else _read_columns(
+        self.path, [name])
+    return table.column(name).to_numpy(zero_copy_only=False)
 
 
 def is_complete(path: os.PathLike) -> bool:
@@ -190,16 +247,28 @@ def _open_shard(path: pathlib.Path, shard: Mapping[str, Any], dim: int,
   return arr
 
 
-def _read_rows(path: pathlib.Path, count: int) -> pa.Table:
+def _read_columns(path: pathlib.Path, columns: list[str] | None) -> pa.Table:
   try:
-    rows = pq.read_table(path / ROWS)
+    return pq.read_table(path / ROWS, columns=columns, memory_map=True)
   except (OSError, pa.ArrowException) as e:
     raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). Rebuild"
                        " the dataset.") from e
-  if rows.num_rows != count or "id" not in rows.column_names:
-    raise DatasetError(f"{path / ROWS} has {rows.num_rows} rows (columns "
-                       f"{rows.column_names}); the manifest says {count} with"
-                       " an 'id' column. Rebuild the dataset.")
+
+
+def _read_rows(path: pathlib.Path, count: int) -> pa.Table:
+  """The id (and split, if present) columns, checked against `count`."""
+  try:
+    schema = pq.read_schema(path / ROWS)
+  except (OSError, pa.ArrowException) as e:
+    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). Rebuild"
+                       " the dataset.") from e
+  if "id" not in schema.names:
+    raise DatasetError(f"{path / ROWS} has no 'id' column (columns "
+                       f"{schema.names}). Rebuild the dataset.")
+  rows = _read_columns(path, [c for c in ("id", "split") if c in schema.names])
+  if rows.num_rows != count:
+    raise DatasetError(f"{path / ROWS} has {rows.num_rows} rows; the manifest"
+                       f" says {count}. Rebuild the dataset.")
   return rows
 
 
@@ -227,11 +296,25 @@ def open_dataset(path: os.PathLike, verify: bool | None = None
                        f"says {count}. Rebuild the dataset.")
   rows = _read_rows(path, count)
   ids = rows.column("id").to_numpy(zero_copy_only=False).astype(str)
-  if "split" in rows.column_names:
-    splits = rows.column("split").to_numpy(zero_copy_only=False).astype(str)
+  if "split" in rows.column_names:  # Via a mask: no Python str per row.
+    train = pc.equal(rows.column("split"), "train").to_numpy(
+        zero_copy_only=False)
+    splits = np.where(train, "train", "test")
   else:
     splits = np.array([split_of(i) for i in ids])
-  return EmbeddingDataset(path, manifest, ids, splits, vectors, rows)
+  return EmbeddingDataset(path, manifest, ids, splits, vectors)
+
+
+def default_shard_rows(dim: int, target_bytes: int = 64 << 20) -> int:
+  """Rows per shard so that a float32 shard is about `target_bytes`."""
+  return max(1024, target_bytes // (4 * max(int(dim), 1)))
+
+
+def _write_atomic(path: pathlib.Path, write) -> None:
+  """`write(tmp_path)`, then rename onto `path` (never a torn file)."""
+  tmp = path.with_name(path.name + ".tmp")
+  write(tmp)
+  os.replace(tmp, path)
 
 
 class DatasetWriter:
@@ -240,39 +323,54 @@ class DatasetWriter:
   Usage:
     with DatasetWriter(path, dim=384, manifest_extra={...}) as w:
       w.add(ids, vectors, texts=..., metadata={...})
-  On an exception nothing is renamed and an existing `<dir>` is untouched.
+
+  Rows are committed a shard at a time (`shard_rows`). Without `resume_key`
+  a writer starts from scratch and removes its partial on an exception. With
+  one, committed shards survive an exception or a kill, and the next writer
+  with the same key and dim continues after them: `rows_done` says how many
+  rows the caller should skip. In every case an existing complete `<dir>` is
+  replaced only when the new one is complete.
   """
 
   def __init__(self, path: os.PathLike, dim: int,
                manifest_extra: Mapping[str, Any] | None = None,
-               shard_rows: int = 262_144):
+               shard_rows: int | None = None, resume_key: str | None = None):
     self.path = pathlib.Path(path)
     self.partial = self.path.with_name(self.path.name + ".partial")
     self.dim = int(dim)
     self.extra = dict(manifest_extra or {})
-    self.shard_rows = int(shard_rows)
-    self._rows: list[pa.Table] = []
+    self.shard_rows = int(shard_rows or default_shard_rows(self.dim))
+    if self.shard_rows < 1:
+      raise ValueError(f"shard_rows must be >= 1, got {shard_rows}.")
+    self.resume_key = resume_key
+    self.rows_done = 0
+    self._pending_rows: list[pa.Table] = []
     self._pending: list[np.ndarray] = []
-    self._pending_rows = 0
+    self._pending_count = 0
     self._shards: list[dict] = []
     self._seen: set[str] = set()
 
   def __enter__(self) -> "DatasetWriter":
-    if self.partial.exists():
-      shutil.rmtree(self.partial)
-    (self.partial / VECTOR_DIR).mkdir(parents=True)
+    if not (self.resume_key and self._resume()):
+      if self.partial.exists():
+        shutil.rmtree(self.partial)
+      (self.partial / VECTOR_DIR).mkdir(parents=True)
+      (self.partial / ROW_PARTS).mkdir()
+      self._write_progress()
     return self
 
   def __exit__(self, exc_type, exc, tb) -> None:
     if exc_type is None:
       self.close()
+    elif not self.resume_key:
+      shutil.rmtree(self.partial, ignore_errors=True)
 
   def add(self, ids: Sequence[str], vectors: np.ndarray,
           texts: Sequence[str] | None = None,
           metadata: Mapping[str, Sequence[Any]] | None = None) -> None:
     """Appends rows. `vectors: [len(ids), dim]`, finite."""
     ids = [str(i) for i in ids]
-    vectors = np.asarray(vectors, dtype=np.float32)
+    vectors = np.array(vectors, dtype=np.float32)  # A copy: callers may reuse.
     _check_batch(ids, vectors, self.dim, self._seen)
     self._seen.update(ids)
     columns: dict[str, Any] = {"id": ids, "split": [split_of(i) for i in ids]}
@@ -280,30 +378,103 @@ class DatasetWriter:
       columns["text"] = list(texts)
     for key, values in (metadata or {}).items():
       columns[key] = list(values)
-    self._rows.append(pa.table(columns))
+    self._pending_rows.append(pa.table(columns))
     self._pending.append(vectors)
-    self._pending_rows += len(ids)
-    while self._pending_rows >= self.shard_rows:
+    self._pending_count += len(ids)
+    while self._pending_count >= self.shard_rows:
       self._flush(self.shard_rows)
 
+  def _take(self, rows: int) -> tuple[np.ndarray, pa.Table]:
+    """Removes the first `rows` pending rows: ([rows, dim], their table)."""
+    arrays, tables = [], []
+    while rows > sum(len(a) for a in arrays):
+      need = rows - sum(len(a) for a in arrays)
+      head, table = self._pending[0], self._pending_rows[0]
+      if len(head) <= need:
+        self._pending.pop(0)
+        self._pending_rows.pop(0)
+      else:  # Split; the tail stays a view of this one batch only.
+        head, self._pending[0] = head[:need], head[need:]
+        table, self._pending_rows[0] = table.slice(0, need), table.slice(need)
+      arrays.append(head)
+      tables.append(table)
+    self._pending_count -= rows
+    if not tables:
+      return np.zeros((0, self.dim), np.float32), pa.table(
+          {"id": pa.array([], pa.string()), "split": pa.array([], pa.string())})
+    return (np.concatenate(arrays),
+            pa.concat_tables(tables, promote_options="permissive"))
+
   def _flush(self, rows: int) -> None:
-    stacked = np.concatenate(self._pending) if self._pending else np.zeros(
-        (0, self.dim), np.float32)
-    head, tail = stacked[:rows], stacked[rows:]
-    self._pending, self._pending_rows = [tail], len(tail)
-    rel = f"{VECTOR_DIR}/{len(self._shards):05d}.npy"
-    np.save(self.partial / rel, head, allow_pickle=False)
-    self._shards.append({"path": rel, "rows": int(len(head)),
+    """Commits the first `rows` pending rows as the next shard."""
+    vectors, table = self._take(rows)
+    index = len(self._shards)
+    rel = f"{VECTOR_DIR}/{index:05d}.npy"
+    _write_atomic(self.partial / rel, lambda p: _save_npy(p, vectors))
+    _write_atomic(self.partial / ROW_PARTS / f"{index:05d}.parquet",
+                  lambda p: pq.write_table(table, p))
+    self._shards.append({"path": rel, "rows": int(rows),
                          "sha256": sha256_file(self.partial / rel)})
+    self.rows_done += rows
+    self._write_progress()
+
+  def _write_progress(self) -> None:
+    progress = {"key": self.resume_key, "dim": self.dim,
+                "rows_done": self.rows_done, "shards": self._shards}
+    _write_atomic(self.partial / PROGRESS,
+                  lambda p: p.write_text(json.dumps(progress, indent=1)))
+
+  def _resume(self) -> bool:
+    """Adopts committed shards of a partial with our key; False if none."""
+    if not self.partial.exists() and (self.path / PROGRESS).is_file() and (
+        not is_complete(self.path)):
+      os.replace(self.path, self.partial)  # A close was interrupted.
+    try:
+      progress = json.loads((self.partial / PROGRESS).read_text())
+    except (OSError, ValueError):
+      return False
+    if progress.get("key") != self.resume_key or progress.get(
+        "dim") != self.dim:
+      logging.warning("Discarding %s: it belongs to another build (key %s, "
+                      "dim %s; this build is %s, dim %d).", self.partial,
+                      progress.get("key"), progress.get("dim"),
+                      self.resume_key, self.dim)
+      return False
+    self._shards = _valid_prefix(self.partial, progress["shards"], self.dim)
+    keep = {s["path"] for s in self._shards} | {
+        _rows_part(s) for s in self._shards}
+    for stray in [*(self.partial / VECTOR_DIR).glob("*"),
+                  *(self.partial / ROW_PARTS).glob("*")]:
+      if stray.relative_to(self.partial).as_posix() not in keep:
+        stray.unlink()
+    for s in self._shards:
+      ids = pq.read_table(self.partial / _rows_part(s), columns=["id"])
+      self._seen.update(ids.column("id").to_pylist())
+    self.rows_done = sum(s["rows"] for s in self._shards)
+    self._write_progress()
+    if self.rows_done:
+      logging.info("Resuming %s after %d committed rows (%d shards).",
+                   self.path, self.rows_done, len(self._shards))
+    return True
+
+  @property
+  def pending_rows(self) -> int:
+    """Rows added but not yet committed to a shard."""
+    return self._pending_count
+
+  def committed_vectors(self) -> Iterator[np.ndarray]:
+    """The committed shards' vectors, memory-mapped: [rows, dim] each."""
+    for shard in self._shards:
+      yield np.load(self.partial / shard["path"], mmap_mode="r",
+                    allow_pickle=False)
 
   def close(self) -> pathlib.Path:
-    if self._pending_rows or not self._shards:
-      self._flush(self._pending_rows)
-    rows = pa.concat_tables(self._rows, promote_options="default") if (
-        self._rows) else pa.table({"id": pa.array([], pa.string())})
-    pq.write_table(rows, self.partial / ROWS)
-    count = rows.num_rows
-    splits = rows.column("split").to_pylist() if count else []
+    """Commits the rest, writes rows.parquet, renames, then the manifest."""
+    if self._pending_count or not self._shards:
+      self._flush(self._pending_count)
+    count = _merge_rows(self.partial, self._shards)
+    splits = pq.read_table(self.partial / ROWS, columns=["split"]).column(
+        "split").to_pylist()
     manifest = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION,
         "dim": self.dim, "dtype": "float32", "count": count,
@@ -313,11 +484,67 @@ class DatasetWriter:
         "shards": self._shards, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         **self.extra,
     }
-    (self.partial / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    staged = self.partial / STAGED_MANIFEST
+    _write_atomic(staged, lambda p: p.write_text(json.dumps(manifest,
+                                                            indent=2)))
+    old = self.path.with_name(self.path.name + ".replaced")
     if self.path.exists():
-      shutil.rmtree(self.path)
+      shutil.rmtree(old, ignore_errors=True)
+      os.replace(self.path, old)
     os.replace(self.partial, self.path)
+    os.replace(self.path / STAGED_MANIFEST, self.path / MANIFEST)
+    (self.path / PROGRESS).unlink()
+    shutil.rmtree(self.path / ROW_PARTS)
+    shutil.rmtree(old, ignore_errors=True)
     return self.path
+
+
+def _save_npy(path: pathlib.Path, array: np.ndarray) -> None:
+  with open(path, "wb") as f:
+    np.save(f, array, allow_pickle=False)
+
+
+def _rows_part(shard: Mapping[str, Any]) -> str:
+  return f"{ROW_PARTS}/{pathlib.PurePath(shard['path']).stem}.parquet"
+
+
+def _valid_prefix(partial: pathlib.Path, shards: list[dict], dim: int
+                  ) -> list[dict]:
+  """The committed shards up to the first missing or damaged one."""
+  valid = []
+  for shard in shards:
+    try:
+      arr = np.load(partial / shard["path"], mmap_mode="r", allow_pickle=False)
+      rows = pq.read_metadata(partial / _rows_part(shard)).num_rows
+    except (OSError, ValueError, EOFError, pa.ArrowException):
+      break
+    if (arr.shape != (shard["rows"], dim) or rows != shard["rows"] or
+        sha256_file(partial / shard["path"]) != shard["sha256"]):
+      break
+    valid.append(shard)
+  return valid
+
+
+def _merge_rows(partial: pathlib.Path, shards: list[dict]) -> int:
+  """Streams the per-shard row tables into one rows.parquet; returns rows."""
+  parts = [partial / _rows_part(s) for s in shards]
+  schema = pa.unify_schemas([pq.read_schema(p) for p in parts],
+                            promote_options="permissive")
+  count = 0
+
+  def write(tmp: pathlib.Path) -> None:
+    nonlocal count
+    with pq.ParquetWriter(tmp, schema) as writer:
+      for part in parts:
+        table = pq.read_table(part)
+        columns = [table.column(f.name).cast(f.type)
+                   if f.name in table.column_names
+                   else pa.nulls(table.num_rows, f.type) for f in schema]
+        writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+        count += table.num_rows
+
+  _write_atomic(partial / ROWS, write)
+  return count
 
 
 def _check_batch(ids: list[str], vectors: np.ndarray, dim: int,

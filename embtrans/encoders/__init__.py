@@ -13,12 +13,29 @@ Built in:
                  averaged over a text's subwords: no attention, no context.
   tfidf_lsa      word 1-2-gram TF-IDF reduced by truncated SVD (LSA) to 256-d,
                  fitted on the training split only: a lexical model.
+  hf             any Hugging Face transformers model in a local directory
+                 (BERT family, RoBERTa, GPT-style, ...): mean / cls / last
+                 token pooling, optional L2 normalisation (hf.py).
+  t5             the encoder of a T5 checkpoint (T5, GTR, sentence-T5), mean
+                 pooling by default (hf.py).
+  clip_text      CLIP's text tower, projected (clip.py).
+  clip_vision    CLIP's vision tower: `encode_images` -> pooled (and patch
+                 tokens on request); `encode` takes image paths (clip.py).
+  sentence_transformer  a sentence-transformers model from a local path.
+  precomputed    vectors exported elsewhere (e.g. OpenAI embeddings) as .npy
+                 + ids, .parquet or .jsonl, imported by id (precomputed.py).
+
+Models are read from local directories only (no hub), safetensors only (no
+pickle), `trust_remote_code` off unless asked for. An encoder's `modality` is
+'text' (encode texts), 'image' (encode image paths) or 'ids' (imported
+vectors looked up by id).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Protocol, Sequence
+import inspect
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -44,6 +61,13 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "minilm": ("embtrans.encoders.sentence_transformer", "minilm"),
     "minilm_static": ("embtrans.encoders.static", "minilm_static"),
     "tfidf_lsa": ("embtrans.encoders.lexical", "TfidfLsa"),
+    "hf": ("embtrans.encoders.hf", "TransformersEncoder"),
+    "t5": ("embtrans.encoders.hf", "T5Encoder"),
+    "clip_text": ("embtrans.encoders.clip", "ClipTextEncoder"),
+    "clip_vision": ("embtrans.encoders.clip", "ClipVisionEncoder"),
+    "sentence_transformer": ("embtrans.encoders.sentence_transformer",
+                             "SentenceTransformerEncoder"),
+    "precomputed": ("embtrans.encoders.precomputed", "PrecomputedEncoder"),
 }
 
 
@@ -55,15 +79,59 @@ def known_encoders() -> list[str]:
   return sorted(_REGISTRY)
 
 
-def get_encoder(name: str, **kwargs: Any) -> Encoder:
-  """Builds the encoder registered as `name` with `kwargs`."""
+def _factory(name: str) -> Callable[..., Encoder]:
   if name not in _REGISTRY:
     raise ValueError(f"Unknown encoder {name!r}. Known encoders: "
                      f"{known_encoders()}.")
   module, attribute = _REGISTRY[name]
-  factory: Callable[..., Encoder] = getattr(importlib.import_module(module),
-                                            attribute)
+  return getattr(importlib.import_module(module), attribute)
+
+
+def get_encoder(name: str, **kwargs: Any) -> Encoder:
+  """Builds the encoder registered as `name` with `kwargs`."""
+  factory = _factory(name)
+  bound_arguments(factory, kwargs, name)
   return factory(**kwargs)
+
+
+def bound_arguments(factory: Callable[..., Any], kwargs: dict[str, Any],
+                    name: str) -> dict[str, Any]:
+  """All of `factory`'s arguments, defaults filled in, or a clear error."""
+  try:
+    bound = inspect.signature(factory).bind(**kwargs)
+  except TypeError as e:
+    params = [p for p in inspect.signature(factory).parameters
+              if p != "self"]
+    raise ValueError(f"Bad arguments for encoder {name!r} ({e}); it takes "
+                     f"{params}.") from None
+  bound.apply_defaults()
+  return dict(bound.arguments)
+
+
+def encoder_identity(name: str, **kwargs: Any) -> Any:
+  """What determines `name`'s vectors, computed without loading the model.
+
+  Encoders that define `identity(**kwargs)` (a static/class method) return
+  e.g. a digest of the weights plus pooling and max length; the others
+  return None and are identified by their name and kwargs.
+  """
+  factory = _factory(name)
+  identity = getattr(factory, "identity", None)
+  if identity is None:
+    return None
+  return identity(**bound_arguments(factory, kwargs, name))
+
+
+def encoder_modality(name: str) -> str:
+  """What `name` encodes: 'text', 'image' (paths) or 'ids' (an import)."""
+  return getattr(_factory(name), "modality", "text")
+
+
+def semantic_arguments(arguments: dict[str, Any],
+                       ignore: Iterable[str] = ("batch_size", "device", "name",
+                                                "path")) -> dict[str, Any]:
+  """`arguments` without those that do not change the vectors."""
+  return {k: v for k, v in sorted(arguments.items()) if k not in set(ignore)}
 
 
 def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:

@@ -1,8 +1,7 @@
-"""Text sources: named, deterministic lists of (id, text, metadata).
+"""The offline default text source, `pydocs`.
 
-`pydocs` is the offline default: the docstrings of the Python standard library
-read from its source files with `ast` (nothing is imported or executed). Each
-docstring gives up to two texts, its summary (first paragraph) and its body
+The docstrings of the Python standard library, read from its source files with
+`ast` (nothing is imported or executed). Each docstring gives up to two texts, its summary (first paragraph) and its body
 (the rest); exact duplicates are kept once, under their first id. Provenance
 and licence: third_party/pydocs/README.md.
 """
@@ -10,35 +9,20 @@ and licence: third_party/pydocs/README.md.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import pathlib
 import sys
 import sysconfig
-from typing import Callable, Iterator
+from typing import Iterator
 
 from embtrans.data.format import fingerprint
+from embtrans.data.sources import TextRecord
+from embtrans.data.sources import TextSource
 
 # Folders of the standard library that hold tests or vendored third-party code.
 _SKIP_PARTS = frozenset({"site-packages", "dist-packages", "test", "tests",
                          "idle_test", "__pycache__", "lib2to3", "ensurepip"})
 MIN_SUMMARY_CHARS = 40
 MIN_BODY_CHARS = 80
-
-
-@dataclasses.dataclass(frozen=True)
-class TextRecord:
-  id: str
-  text: str
-  meta: dict
-
-
-@dataclasses.dataclass(frozen=True)
-class TextSource:
-  """A named text source; `records(limit)` yields up to `limit` records."""
-
-  name: str
-  records: Callable[[int | None], list[TextRecord]]
-  fingerprint: Callable[[], str]
 
 
 def _docstrings(tree: ast.AST, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -103,21 +87,5 @@ def _pydocs_fingerprint() -> str:
                      MIN_BODY_CHARS, sorted(_SKIP_PARTS))
 
 
-_SOURCES: dict[str, TextSource] = {
-    "pydocs": TextSource("pydocs", pydocs_records, _pydocs_fingerprint),
-}
-
-
-def register_source(source: TextSource) -> None:
-  _SOURCES[source.name] = source
-
-
-def known_sources() -> list[str]:
-  return sorted(_SOURCES)
-
-
-def get_source(name: str) -> TextSource:
-  if name not in _SOURCES:
-    raise ValueError(f"Unknown text source {name!r}. Known sources: "
-                     f"{known_sources()}.")
-  return _SOURCES[name]
+def pydocs_source() -> TextSource:
+  return TextSource("pydocs", pydocs_records, _pydocs_fingerprint)

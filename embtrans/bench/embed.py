@@ -1,0 +1,185 @@
+"""Embedding-dataset benchmarks: encoder throughput, disk size, open RAM.
+
+  python -m embtrans.bench embed throughput [--texts=512] [--repeats=3]
+  python -m embtrans.bench embed disk [--dataset=<path or name>]
+  python -m embtrans.bench embed open_rss [--rows=1000000] [--dim=1024]
+      [--dir=/tmp/embtrans_big]
+
+(`python -m embtrans.bench.embed ...` runs the same.)
+
+throughput  MiniLM texts/s on the default corpus, through sentence-
+            transformers (`minilm`) and through the hf adapter (`hf`, same
+            weights, our pooling), side by side; median of the repeats.
+disk        on-disk bytes per 1,000 vectors of a built dataset, split into
+            vector shards, rows.parquet and the manifest.
+open_rss    writes a synthetic rows x dim dataset shard by shard (never the
+            whole array in RAM), then, in a fresh subprocess, measures peak
+            and current RSS (anonymous and file-backed) after the imports,
+            after `open_dataset`, after reading random rows and a slice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def _peak_rss_mb() -> float:
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _load_avg() -> str:
+  return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def throughput(args) -> None:
+  from embtrans import encoders  # pylint: disable=g-import-not-at-top
+  from embtrans.data import sources  # pylint: disable=g-import-not-at-top
+  texts = [r.text for r in sources.get_source("pydocs").records(args.texts)]
+  minilm = encoders.get_encoder("minilm")
+  hf = encoders.get_encoder("hf", path=minilm.path, pooling="mean",
+                            max_length=128, batch_size=64)
+  tokens = [len(minilm.model.tokenizer(t, truncation=True, max_length=128)[
+      "input_ids"]) for t in texts]
+  print(f"{len(texts)} pydocs texts, mean {np.mean(tokens):.1f} tokens "
+        f"(max_length 128); {os.cpu_count()} CPUs; load average before: "
+        f"{_load_avg()}")
+  rates = {"minilm": [], "hf": []}
+  for enc in (minilm, hf):
+    enc.encode(texts[:32])  # Warm-up.
+  for _ in range(args.repeats):
+    for name, enc in (("minilm", minilm), ("hf", hf)):
+      start = time.perf_counter()
+      enc.encode(texts)
+      rates[name].append(len(texts) / (time.perf_counter() - start))
+  print("encoder | texts/s per repeat | median")
+  for name, r in rates.items():
+    print(f"{name:7s} | {', '.join(f'{x:.1f}' for x in r)} | "
+          f"{statistics.median(r):.1f}")
+  ratio = statistics.median(rates["hf"]) / statistics.median(rates["minilm"])
+  print(f"hf / minilm (median): {ratio:.2f}; load average after: "
+        f"{_load_avg()}")
+
+
+def disk(args) -> None:
+  from embtrans import data  # pylint: disable=g-import-not-at-top
+  ds = data.load(args.dataset) if args.dataset else data.resolve_dataset(
+      "minilm")
+  vectors = sum(p.stat().st_size for p in (ds.path / "vectors").glob("*.npy"))
+  rows = (ds.path / "rows.parquet").stat().st_size
+  manifest = (ds.path / "manifest.json").stat().st_size
+  per = 1000 / len(ds)
+  print(f"{ds.path.name}: {len(ds)} rows x {ds.dim} float32, columns "
+        f"{ds.column_names}")
+  print("part | bytes | bytes per 1,000 vectors")
+  for name, b in (("vectors/*.npy", vectors), ("rows.parquet", rows),
+                  ("manifest.json", manifest),
+                  ("total", vectors + rows + manifest)):
+    print(f"{name} | {b:,} | {b * per:,.0f}")
+  print(f"(raw float32: {4 * ds.dim * 1000:,} bytes per 1,000 vectors)")
+
+
+def _write_synthetic(path: pathlib.Path, rows: int, dim: int) -> None:
+  from embtrans.data import format as fmt  # pylint: disable=g-import-not-at-top
+  if fmt.is_complete(path):
+    m = json.loads((path / fmt.MANIFEST).read_text())
+    if (m["count"], m["dim"]) == (rows, dim):
+      return
+  rng = np.random.default_rng(0)
+  chunk = 65_536
+  start = time.perf_counter()
+  with fmt.DatasetWriter(path, dim, {"name": "synthetic",
+                                     "model": "random"}) as w:
+    for lo in range(0, rows, chunk):
+      n = min(chunk, rows - lo)
+      w.add([f"syn:{i:07d}" for i in range(lo, lo + n)],
+            rng.standard_normal((n, dim), dtype=np.float32))
+  print(f"wrote {rows:,} x {dim} in {time.perf_counter() - start:.1f}s, "
+        f"writer peak RSS {_peak_rss_mb():.0f} MB")
+
+
+# Peak RSS is read from /proc/self/status (VmHWM), which starts afresh at
+# exec; ru_maxrss does not: Linux carries the parent's peak into a child.
+_PROBE = """
+import json, sys, time
+import numpy as np
+
+def mem():
+  keep = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
+  out = {}
+  for line in open("/proc/self/status"):
+    key, value = line.split(":", 1)
+    if key in keep:
+      out[key + "_mb"] = round(int(value.split()[0]) / 1024, 1)
+  return out
+
+out = {"start": mem()}
+from embtrans.data import format as fmt
+out["imports"] = mem()
+t = time.perf_counter()
+ds = fmt.open_dataset(sys.argv[1])
+out["open_s"] = round(time.perf_counter() - t, 3)
+out["opened"] = mem()
+idx = np.random.default_rng(1).integers(0, len(ds), int(sys.argv[2]))
+t = time.perf_counter()
+x = ds.vectors[idx]
+out["read_s"] = round(time.perf_counter() - t, 4)
+out["read"] = mem()
+t = time.perf_counter()
+y = ds.vectors[len(ds) // 2:len(ds) // 2 + 4096]
+out["slice_4096_s"] = round(time.perf_counter() - t, 4)
+out["sliced"] = mem()
+assert x.shape == (len(idx), ds.dim) and y.shape == (4096, ds.dim)
+print(json.dumps(out))
+"""
+
+
+def open_rss(args) -> None:
+  path = pathlib.Path(args.dir) / f"synthetic-{args.rows}x{args.dim}"
+  _write_synthetic(path, args.rows, args.dim)
+  size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+  print(f"{path}: {size / 2**30:.2f} GiB on disk")
+  root = pathlib.Path(__file__).resolve().parents[2]
+  out = subprocess.run([sys.executable, "-c", _PROBE, str(path),
+                        str(args.read_rows)], cwd=root, capture_output=True,
+                       text=True, check=True)
+  result = json.loads(out.stdout)
+  print(f"open_dataset {result['open_s']}s; {args.read_rows} random rows "
+        f"{result['read_s']}s; a 4096-row slice {result['slice_4096_s']}s")
+  print("stage | peak RSS (VmHWM) MB | RSS MB | anonymous MB | file-backed MB")
+  for stage in ("start", "imports", "opened", "read", "sliced"):
+    m = result[stage]
+    print(f"{stage} | {m['VmHWM_mb']} | {m['VmRSS_mb']} | {m['RssAnon_mb']} "
+          f"| {m['RssFile_mb']}")
+
+
+def main(argv: list[str]) -> int:
+  parser = argparse.ArgumentParser(prog="embtrans.bench embed")
+  sub = parser.add_subparsers(dest="what", required=True)
+  p = sub.add_parser("throughput")
+  p.add_argument("--texts", type=int, default=512)
+  p.add_argument("--repeats", type=int, default=3)
+  p = sub.add_parser("disk")
+  p.add_argument("--dataset", default="")
+  p = sub.add_parser("open_rss")
+  p.add_argument("--rows", type=int, default=1_000_000)
+  p.add_argument("--dim", type=int, default=1024)
+  p.add_argument("--dir", default="/tmp/embtrans_big")
+  p.add_argument("--read_rows", type=int, default=1000)
+  args = parser.parse_args(argv)
+  {"throughput": throughput, "disk": disk, "open_rss": open_rss}[args.what](
+      args)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main(sys.argv[1:]))

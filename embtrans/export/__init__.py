@@ -1,0 +1,1 @@
+"""Exports of embedding datasets to other systems (chroma.py: ChromaDB)."""
