@@ -10,7 +10,6 @@ evaluate on the 20% test split next to closed-form baselines.
 from __future__ import annotations
 
 import collections
-import functools
 import time
 from typing import Any
 
@@ -97,18 +96,12 @@ def create_train_state(model, tx, in_dim: int, seed: int,
       jax.random.key(seed))
 
 
-def make_train_step(model, tx, loss_fn: losses.LossFn,
-                    mesh: jax.sharding.Mesh):
-  """Returns `step(state, x [b, d_in], y [b, d_out]) -> (state, loss)`.
+def train_step_fn(model, tx, loss_fn: losses.LossFn):
+  """The pure step `(state, x [b, d_in], y [b, d_out]) -> (state, loss)`.
 
-  Compiled once per shape; `state` is donated; x, y arrive sharded along
-  'data' and the gradient mean is reduced across devices by XLA.
+  Not jitted, so callers can compose it: `make_train_step` jits it for one
+  model; the sweep engine vmaps it over a stack of members.
   """
-  repl, data = sharding.replicated(mesh), sharding.data_sharding(mesh)
-
-  @functools.partial(jax.jit, donate_argnums=(0,),
-                     in_shardings=(repl, data, data),
-                     out_shardings=(repl, repl))
   def train_step(state: TrainState, x: jax.Array, y: jax.Array):
     def loss_of(params):
       return loss_fn(model.apply({"params": params}, x), y)
@@ -118,6 +111,18 @@ def make_train_step(model, tx, loss_fn: losses.LossFn,
     return TrainState(state.step + 1, params, opt_state), loss
 
   return train_step
+
+
+def make_train_step(model, tx, loss_fn: losses.LossFn,
+                    mesh: jax.sharding.Mesh):
+  """Returns `step(state, x [b, d_in], y [b, d_out]) -> (state, loss)`.
+
+  Compiled once per shape; `state` is donated; x, y arrive sharded along
+  'data' and the gradient mean is reduced across devices by XLA.
+  """
+  repl, data = sharding.replicated(mesh), sharding.data_sharding(mesh)
+  return jax.jit(train_step_fn(model, tx, loss_fn), donate_argnums=(0,),
+                 in_shardings=(repl, data, data), out_shardings=(repl, repl))
 
 
 def make_predict_fn(model, mesh: jax.sharding.Mesh, batch_size: int):

@@ -1,0 +1,189 @@
+"""The grid's results as rows, CSV and Markdown tables, and the answers.
+
+A row is one member's results.json (see `embtrans.sweep.run`): metadata
+(source, target, arch, kind, layers, hidden_mult, params, steps, ...) and
+flat test scores (`test/mse`, `test/recall@1`, ...).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import pathlib
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+Row = dict[str, Any]
+
+# Leading CSV columns, in this order; every other key follows, sorted.
+META_COLUMNS = ("member", "source", "target", "arch", "kind", "model",
+                "layers", "width", "params", "steps", "batch_size",
+                "learning_rate", "train_seconds", "program",
+                "program_members", "program_seconds", "final_train_loss",
+                "diverged_at_step", "num_train", "num_test")
+
+# Column order of the pivot tables: trained archs, then closed-form rows.
+ARCH_ORDER = ("linear", "mlp1_w1", "mlp1_w8", "mlp1_w32", "mlp2_w1",
+              "mlp2_w8", "mlp2_w32", "lstsq", "procrustes")
+ARCH_LABELS = {"linear": "linear", "mlp1_w1": "1L 1×", "mlp1_w8": "1L 8×",
+               "mlp1_w32": "1L 32×", "mlp2_w1": "2L 1×", "mlp2_w8": "2L 8×",
+               "mlp2_w32": "2L 32×", "lstsq": "lstsq", "procrustes":
+               "Procrustes"}
+
+
+def load_rows(workdir: pathlib.Path) -> list[Row]:
+  """All finished members of a grid workdir, sorted by pair then arch."""
+  paths = sorted((workdir / "members").glob("*/results.json"))
+  if not paths:
+    raise FileNotFoundError(
+        f"No finished members under {workdir}/members: run `python -m "
+        f"embtrans.sweep --config=configs/grid.py --workdir={workdir}` first.")
+  rows = []
+  for path in paths:
+    row = json.loads(path.read_text())
+    row["width"] = row.get("hidden_mult", 0)
+    row["key"] = path.parent.name
+    rows.append(row)
+  return sorted(rows, key=lambda r: (r["source"], r["target"],
+                                     arch_rank(r["arch"])))
+
+
+def arch_rank(arch: str) -> int:
+  return ARCH_ORDER.index(arch) if arch in ARCH_ORDER else len(ARCH_ORDER)
+
+
+def pair_label(row: Mapping[str, Any]) -> str:
+  return f"{row['source']} → {row['target']}"
+
+
+def write_csv(rows: Sequence[Row], path: pathlib.Path) -> None:
+  """One line per member; metadata columns first, then the test scores."""
+  keys = sorted({k for r in rows for k in r} - set(META_COLUMNS))
+  columns = [c for c in META_COLUMNS if any(c in r for r in rows)] + keys
+  with open(path, "w", newline="", encoding="utf-8") as f:
+    writer = csv.DictWriter(f, columns, extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+      writer.writerow({k: "" if r.get(k) is None else r.get(k)
+                       for k in columns})
+
+
+def value(row: Mapping[str, Any] | None, key: str) -> float:
+  """A numeric score, NaN when missing (e.g. a diverged member)."""
+  if row is None or row.get(key) is None:
+    return math.nan
+  return float(row[key])
+
+
+def index(rows: Iterable[Row]) -> dict[tuple[str, str], dict[str, Row]]:
+  """(source, target) -> arch -> row."""
+  out: dict[tuple[str, str], dict[str, Row]] = {}
+  for r in rows:
+    out.setdefault((r["source"], r["target"]), {})[r["arch"]] = r
+  return out
+
+
+def _fmt(x: float, spec: str) -> str:
+  return "—" if math.isnan(x) else format(x, spec)
+
+
+def _numeric(cell: str) -> bool:
+  try:
+    float(cell.strip("*").replace("—", "0"))
+    return True
+  except ValueError:
+    return False
+
+
+def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]
+                   ) -> str:
+  """A Markdown table; columns whose cells are all numbers align right."""
+  right = [i > 0 and all(_numeric(r[i]) for r in body)
+           for i in range(len(header))]
+  lines = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+  lines += ["| " + " | ".join(cells) + " |" for cells in body]
+  return "\n".join(lines)
+
+
+def pivot(rows: Sequence[Row], key: str, spec: str, best: str | None = None,
+          scale: float = 1.0, extra: tuple[str, str] | None = None) -> str:
+  """Directed pairs x archs table of `key` (times `scale`).
+
+  best: 'min' or 'max' puts each pair's best value in bold (every cell
+    that shows the same digits).
+  extra: (header, key) of a per-pair column appended at the right (read
+    from any row of the pair, e.g. CKA(source, target)).
+  """
+  by_pair = index(rows)
+  archs = sorted({r["arch"] for r in rows}, key=arch_rank)
+  body = []
+  for cells in by_pair.values():
+    vals = [value(cells.get(a), key) * scale for a in archs]
+    finite = [v for v in vals if not math.isnan(v)]
+    target = (min(finite) if best == "min" else max(finite)) if (
+        best and finite) else None
+    any_row = next(iter(cells.values()))
+    best_text = None if target is None else _fmt(target, spec)
+    line = [pair_label(any_row)] + [  # Ties at the shown precision: all bold.
+        f"**{_fmt(v, spec)}**" if _fmt(v, spec) == best_text else
+        _fmt(v, spec) for v in vals]
+    if extra:
+      line.append(_fmt(mean(value(r, extra[1]) for r in cells.values()),
+                       spec))
+    body.append(line)
+  header = ["source → target"] + [ARCH_LABELS.get(a, a) for a in archs]
+  return markdown_table(header + ([extra[0]] if extra else []), body)
+
+
+def budget_table(rows: Sequence[Row]) -> str:
+  """Per arch: params, steps, batch, lr, programs and training seconds."""
+  body = []
+  for arch in sorted({r["arch"] for r in rows if r.get("kind") == "trained"},
+                     key=arch_rank):
+    group = [r for r in rows if r["arch"] == arch]
+    params = sorted({int(r["params"]) for r in group})
+    programs = {r["program"]: r["program_seconds"] for r in group}
+    first = group[0]
+    epochs = first["steps"] * first["batch_size"] / first["num_train"]
+    body.append([
+        ARCH_LABELS.get(arch, arch),
+        " / ".join(f"{p / 1e6:.2f}M" for p in params),
+        str(group[0]["steps"]), str(group[0]["batch_size"]),
+        f"{group[0]['learning_rate']:g}",
+        f"{epochs:.1f}",
+        str(len(programs)), f"{sum(programs.values()):.0f}"])
+  return markdown_table(["arch", "params (per shape)", "steps", "batch",
+                         "peak lr", "epochs", "programs",
+                         "train + eval s"], body)
+
+
+def mean(xs: Iterable[float]) -> float:
+  xs = [x for x in xs if not math.isnan(x)]
+  return sum(xs) / len(xs) if xs else math.nan
+
+
+def relative_change(rows: Sequence[Row], arch_a: str, arch_b: str,
+                    key: str = "test/mse") -> tuple[float, int, int]:
+  """Mean relative change of `key` from arch_a to arch_b over pairs.
+
+  Returns (mean of (b - a) / a, pairs where b < a, pairs compared).
+  """
+  changes, better = [], 0
+  for cells in index(rows).values():
+    a, b = value(cells.get(arch_a), key), value(cells.get(arch_b), key)
+    if math.isnan(a) or math.isnan(b):
+      continue
+    changes.append((b - a) / a)
+    better += b < a
+  return mean(changes), better, len(changes)
+
+
+def best_of(cells: Mapping[str, Row], archs: Sequence[str], key: str,
+            pick: Callable = min) -> tuple[str | None, float]:
+  vals = [(value(cells.get(a), key), a) for a in archs
+          if not math.isnan(value(cells.get(a), key))]
+  if not vals:
+    return None, math.nan
+  v, a = pick(vals)
+  return a, v
