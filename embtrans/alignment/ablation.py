@@ -108,7 +108,18 @@ def collect_cells(module, arg: str | None) -> list[Cell]:
 
 
 def _flat(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  return workdirs._flatten(json.loads(config.to_json_best_effort()))  # pylint: disable=protected-access
+  """{'optimizer.learning_rate': ..., ...} of a config."""
+  out = {}
+
+  def walk(node: Mapping[str, Any], prefix: str) -> None:
+    for key, value in node.items():
+      if isinstance(value, Mapping):
+        walk(value, f"{prefix}{key}.")
+      else:
+        out[f"{prefix}{key}"] = value
+
+  walk(json.loads(config.to_json_best_effort()), "")
+  return out
 
 
 def group_cells(cells: Sequence[Cell]) -> list[list[Cell]]:
@@ -217,7 +228,8 @@ def run_sweep(config_path: str, arg: str | None, workdir: str,
   root = pathlib.Path(workdir)
   root.mkdir(parents=True, exist_ok=True)
   mesh = sharding.make_mesh(groups[0][0].config.num_devices or None)
-  summary = {"config": config_path, "arg": arg or "", "groups": [],
+  summary = {"config": config_path, "arg": arg or "", "workdir": workdir,
+             "only": only, "groups": [],
              "load_average_start": os.getloadavg(), "cpu_count":
                  os.cpu_count(), "devices": jax.device_count()}
   start = time.time()

@@ -1,12 +1,14 @@
 """Turn an ablation workdir into a table, curves and findings.
 
   python -m embtrans.alignment.report W [--out=docs/results/perceiver_ablation]
+      [--title="..."]
 
 Writes <out>/README.md (the table: final loss next to ln(batch), R@1/5/10 in
 both directions, R@1 at each MRL prefix, mean +- std over seeds; the
 references; findings computed from the numbers) and the curves loss.png,
 entropy.png (cross-attention entropy), diagnostics.png (cosine between the
-output latents) and grad_latents.png. Default out: W/report.
+output latents) and grad_latents.png. Default out: W/report. Reports already
+written into subdirectories of <out> are linked as supplementary runs.
 """
 
 from __future__ import annotations
@@ -149,7 +151,18 @@ def plot(cells: Sequence[dict], key: str, ylabel: str, path: pathlib.Path,
   plt.close(fig)
 
 
-def write_report(workdir: str, out: str | None = None) -> pathlib.Path:
+def _supplements(out_dir: pathlib.Path) -> list[tuple[str, str]]:
+  """(subdir, title) of reports written into subdirectories of `out_dir`."""
+  found = []
+  for readme in sorted(out_dir.glob("*/README.md")):
+    title = readme.read_text().splitlines()[0].lstrip("# ").strip()
+    found.append((readme.parent.name, title))
+  return found
+
+
+def write_report(workdir: str, out: str | None = None,
+                 title: str = "Perceiver latent-init ablation"
+                 ) -> pathlib.Path:
   """Writes README.md and the PNGs; returns the output directory."""
   root = pathlib.Path(workdir)
   out_dir = pathlib.Path(out) if out else root / "report"
@@ -165,6 +178,8 @@ def write_report(workdir: str, out: str | None = None) -> pathlib.Path:
   plot(cells, "train/grad_norm/latents", "gradient norm of the latents",
        out_dir / "grad_latents.png", log=True)
   meta = _read_meta(root)
+  meta.update(title=title, supplements=_supplements(out_dir),
+              out=str(out) if out else "")
   text = findings_lib.readme(cells, table(cells), meta)
   (out_dir / "README.md").write_text(text)
   return out_dir
@@ -180,13 +195,15 @@ def _read_meta(root: pathlib.Path) -> dict:
 
 
 def main(argv: Sequence[str]) -> int:
-  args = [a for a in argv if not a.startswith("--out=")]
-  outs = [a.split("=", 1)[1] for a in argv if a.startswith("--out=")]
-  if len(args) != 1:
-    print("usage: python -m embtrans.alignment.report WORKDIR [--out=DIR]",
-          file=sys.stderr)
+  opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and
+              "=" in a)
+  args = [a for a in argv if not a.startswith("--")]
+  if len(args) != 1 or set(opts) - {"out", "title"}:
+    print("usage: python -m embtrans.alignment.report WORKDIR [--out=DIR] "
+          "[--title=TEXT]", file=sys.stderr)
     return 2
-  out = write_report(args[0], outs[0] if outs else None)
+  out = write_report(args[0], opts.get("out"), opts.get(
+      "title", "Perceiver latent-init ablation"))
   print(f"Wrote {out}/README.md and the curves (loss, entropy, diagnostics,"
         " grad_latents .png).")
   return 0
