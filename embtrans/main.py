@@ -27,7 +27,8 @@ from embtrans import train
 from embtrans.data import format as data_format
 
 # config.trainer -> module with train_and_evaluate(config, workdir) -> dict.
-TRAINERS = {"translator": "embtrans.train"}
+TRAINERS = {"translator": "embtrans.train",
+            "alignment": "embtrans.alignment.train"}
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, "
                                "logs, config.json and results.json.")

@@ -1,0 +1,69 @@
+"""The Perceiver init ablation: is the seed report's plateau the latent init?
+
+One cell (three seeds, one vmapped program) through the normal entry point:
+  python -m embtrans.main --config=configs/perceiver_ablation.py:\
+latent_init=bug,lr=2e-3,latent_ln=False,batch=64 --workdir=W
+
+The whole sweep (cells grouped into one program per shape), then the report:
+  python -m embtrans.alignment.ablation --config=configs/perceiver_ablation.py \
+      --workdir=W
+  python -m embtrans.alignment.report W --out=docs/results/perceiver_ablation
+
+Sweep: latent init {correct, std 0.02, bug} x lr {2e-4, 2e-3} x LayerNorm on
+latents {on, off} x batch {64, 128} x 3 seeds, plus the attention-pool
+baseline at both lrs and both batches x 3 seeds. `size=small` is the CPU size:
+planted tokens (16 x 64), Perceiver with 64 latents of width 32, 2 heads, one
+cross-attention + MLP and no self-attention block (self_blocks=0: the 2-core
+budget; self_blocks=1 doubles the cost), MRL dim 256, every run seeing 32,000
+training pairs (~3.9 epochs). `size=full` is the ViT-L/14 shape for a GPU/TPU.
+"""
+
+from embtrans.alignment import config as align_config
+
+LATENT_INITS = ("correct", "std", "bug")
+LRS = (2e-4, 2e-3)
+BATCHES = (64, 128)
+
+
+
+def get_config(arg=None):
+  a = align_config.parse_common(
+      arg, head="perceiver", latent_init="correct", latent_init_std=0.02,
+      latent_ln=True, tiny=False, seeds=3, width=32, heads=2, self_blocks=0,
+      tokens_per_item=16, pairs=32000)
+  size = "tiny" if a.tiny else a.size
+  if a.head == "perceiver":
+    overrides = dict(latent_init=a.latent_init,
+                     latent_init_std=a.latent_init_std,
+                     latent_layernorm=a.latent_ln)
+  else:
+    overrides = {}
+  if size == "small" and a.head == "perceiver":
+    overrides.update(width=a.width, num_heads=a.heads,
+                     self_per_cross=a.self_blocks)
+  model = align_config.head_config(a.head, size, **overrides)
+  data = align_config.data_config(a.data, size, a.seed, a.tokens, a.targets)
+  if size == "small" and a.data == "synthetic":
+    data.update(num_tokens=a.tokens_per_item)
+  batch = 32 if size == "tiny" else a.batch
+  # Every cell sees the same number of training pairs (`pairs`), so batch
+  # 64 runs twice the steps of batch 128 (as when training for N epochs).
+  steps = a.steps or (a.pairs // batch if size == "small" else
+                      align_config.DEFAULT_STEPS[size])
+  config = align_config.alignment_config(
+      model, data, align_config.mrl_dim(size), a.lr, batch, steps, a.seed,
+      a.seeds)
+  config.log_every = max(1, steps // 40)
+  return config
+
+
+def sweep(add, arg=None):
+  """Calls `add(**overrides)` once per cell (each cell trains its seeds)."""
+  del arg
+  for batch in BATCHES:
+    for lr in LRS:
+      for init in LATENT_INITS:
+        for ln in (True, False):
+          add(head="perceiver", latent_init=init, lr=lr, latent_ln=ln,
+              batch=batch)
+      add(head="attention_pool", lr=lr, batch=batch)

@@ -1,0 +1,1 @@
+"""Alignment heads on frozen token sequences: data, model, training, ablation, report."""
