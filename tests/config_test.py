@@ -16,7 +16,14 @@ def test_every_config_loads_and_has_a_tiny_variant(name):
   config = helpers.load_config(name)
   assert config is not None
   tiny = helpers.load_config(name, "tiny=True")
-  assert tiny.num_train_steps <= config.num_train_steps
+  assert _total_steps(tiny) <= _total_steps(config)
+
+
+def _total_steps(config) -> int:
+  """Training steps of a run config, or summed over a sweep's archs."""
+  if "archs" in config:
+    return sum(arch.steps for arch in config.archs.values())
+  return config.num_train_steps
 
 
 def test_mlp_layers_and_width():
