@@ -55,3 +55,21 @@ def restore_latest(manager: ocp.CheckpointManager, target: State
 
 def save(manager: ocp.CheckpointManager, step: int, state: Any) -> None:
   manager.save(step, args=ocp.args.StandardSave(state), force=True)
+
+
+class NoCheckpoints:
+  """A CheckpointManager stand-in that saves nothing and never resumes.
+
+  For benchmarks and tests that compare training numbers or times only.
+  """
+
+  directory = "(none)"
+
+  def save(self, *args, **kwargs) -> None:
+    del args, kwargs
+
+  def wait_until_finished(self) -> None:
+    pass
+
+  def latest_step(self) -> None:
+    return None

@@ -6,6 +6,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from embtrans import checkpointing
 from embtrans import losses
 from embtrans import metric_writers
 from embtrans import models
@@ -38,21 +39,6 @@ def _members():
   return out
 
 
-class _NoCheckpoints:
-  """Stands in for the Orbax manager: this test compares numbers only."""
-
-  directory = "none"
-
-  def save(self, *args, **kwargs):
-    del args, kwargs
-
-  def wait_until_finished(self):
-    pass
-
-  def latest_step(self):
-    return None
-
-
 def _separate(step, tx, schedule, x, y, seed, model, mesh, tmp_path):
   """The single trainer's own loop (`train.train_loop`), one member."""
   config = _config(seed)
@@ -60,7 +46,7 @@ def _separate(step, tx, schedule, x, y, seed, model, mesh, tmp_path):
   writer = metric_writers.JsonlWriter(str(tmp_path / f"single{seed}"))
   state = train.train_loop(config, state, step, schedule,
                            pairing.PairedSplit(np.arange(len(x)), x, y),
-                           mesh, _NoCheckpoints(), writer)
+                           mesh, checkpointing.NoCheckpoints(), writer)
   writer.close()
   rows = [json.loads(l) for l in (tmp_path / f"single{seed}" /
                                   "metrics.jsonl").open()]

@@ -34,6 +34,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from embtrans import checkpointing
 from embtrans import losses
 from embtrans import sharding
 from embtrans import train
@@ -42,21 +43,6 @@ from embtrans.sweep import engine
 from embtrans.sweep import plan
 
 DEFAULT_ARCHS = "linear+mlp1_w1+mlp1_w8+mlp1_w32+mlp2_w1+mlp2_w8"
-
-
-class _NoCheckpoints:
-  """Stands in for the Orbax manager: the benchmark times training only."""
-
-  directory = "(none)"
-
-  def save(self, *args, **kwargs):
-    del args, kwargs
-
-  def wait_until_finished(self):
-    pass
-
-  def latest_step(self):
-    return None
 
 
 class _NoWriter:
@@ -159,7 +145,7 @@ def time_sequential(config, program, pairs, mesh) -> tuple[float, float]:
       state = train.create_train_state(model, tx, program.in_dim, cfg.seed,
                                        mesh)
     state = train.train_loop(cfg, state, step, schedule, paired.train, mesh,
-                             _NoCheckpoints(), _NoWriter())
+                             checkpointing.NoCheckpoints(), _NoWriter())
     jax.block_until_ready(state)
   return t2 - t1, time.perf_counter() - t0 - (t2 - t1)
 
