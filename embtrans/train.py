@@ -54,6 +54,8 @@ def load_paired_data(config: ml_collections.ConfigDict
   if d.direction not in ("a_to_b", "b_to_a"):
     raise ValueError(f"config.data.direction must be 'a_to_b' or 'b_to_a', "
                      f"got {d.direction!r}.")
+  for spec in (d.a, d.b):
+    build_lib.check_dataset_spec(spec, d.cache_dir or None)
   opened = [build_lib.resolve_dataset(spec, d.source, d.limit or None,
                                       d.cache_dir or None)
             for spec in (d.a, d.b)]

@@ -181,6 +181,17 @@ def test_unknown_model_name_fails_before_writing(tmp_path):
   assert not (tmp_path / "work").exists()
 
 
+def test_unknown_dataset_name_fails_before_building_the_other(tmp_path):
+  config = helpers.load_config("linear", "tiny=True")
+  config.data.cache_dir = str(tmp_path / "cache")
+  config.data.b = "minilm_statik"
+  with pytest.raises(ValueError, match="'minilm_statik' is neither.*"
+                     "minilm_static"):
+    train.train_and_evaluate(config, str(tmp_path / "work"))
+  assert not list((tmp_path / "cache").glob("*"))
+  assert not (tmp_path / "work").exists()
+
+
 def test_cli_reports_unknown_config_key_and_data_errors(tmp_path):
   bad_key = subprocess.run(
       _main_cmd(tmp_path / "w", "--config.optimizer.learning_rat=0.1"),

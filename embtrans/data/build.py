@@ -395,13 +395,29 @@ def resolve_dataset(spec: str, source: str = "pydocs",
   if found is None and os.sep in spec:
     return fmt.open_dataset(spec)  # A path: says clearly what is missing.
   if found is None:
-    root = pathlib.Path(cache_dir or default_cache_dir())
-    raise ValueError(
-        f"{spec!r} is neither an embedding-dataset directory, nor a known "
-        f"encoder, nor a dataset name in {root}. Known encoders: "
-        f"{encoders_lib.known_encoders()}; datasets: "
-        f"{sorted({n for n, _ in named_datasets(root) if n})}.")
+    raise _unknown_spec(spec, cache_dir)
   return found
+
+
+def check_dataset_spec(spec: str, cache_dir: os.PathLike | None = None
+                       ) -> None:
+  """Raises resolve_dataset's error for a `spec` that names nothing, before
+  anything is built (so a typo in one side does not cost the other's build).
+  """
+  if (pathlib.Path(spec).is_dir() or spec in encoders_lib.known_encoders()
+      or os.sep in spec):
+    return
+  if find_dataset(spec, cache_dir) is None:
+    raise _unknown_spec(spec, cache_dir)
+
+
+def _unknown_spec(spec: str, cache_dir: os.PathLike | None) -> ValueError:
+  root = pathlib.Path(cache_dir or default_cache_dir())
+  return ValueError(
+      f"{spec!r} is neither an embedding-dataset directory, nor a known "
+      f"encoder, nor a dataset name in {root}. Known encoders: "
+      f"{encoders_lib.known_encoders()}; datasets: "
+      f"{sorted({n for n, _ in named_datasets(root) if n})}.")
 
 
 def stack(ds: fmt.EmbeddingDataset) -> np.ndarray:
