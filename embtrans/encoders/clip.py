@@ -62,7 +62,26 @@ def _identity(cls, arguments: dict[str, Any]) -> dict[str, Any]:
           "class": cls.__name__, **semantic_arguments(arguments)}
 
 
-class ClipTextEncoder:
+class _Tower:
+  """What both CLIP towers share: identity, fingerprint, a no-op fit.
+
+  Subclasses set `self.args` (the semantic constructor arguments).
+  """
+
+  args: dict[str, Any]
+
+  @classmethod
+  def identity(cls, **arguments: Any) -> dict[str, Any]:
+    return _identity(cls, arguments)
+
+  def fingerprint(self) -> str:
+    return fingerprint(self.identity(**self.args))
+
+  def fit(self, texts: Sequence[str]) -> None:
+    del texts
+
+
+class ClipTextEncoder(_Tower):
   """CLIP's text tower + text projection.
 
   Args:
@@ -92,16 +111,6 @@ class ClipTextEncoder:
     self.tokenizer = transformers.AutoTokenizer.from_pretrained(
         self.path, local_files_only=True)
     self.dim = int(self.model.config.projection_dim)
-
-  @classmethod
-  def identity(cls, **arguments: Any) -> dict[str, Any]:
-    return _identity(cls, arguments)
-
-  def fingerprint(self) -> str:
-    return fingerprint(self.identity(**self.args))
-
-  def fit(self, texts: Sequence[str]) -> None:
-    del texts
 
   def encode(self, texts: Sequence[str]) -> np.ndarray:
     """Captions -> float32 `[len(texts), dim]`."""
@@ -138,7 +147,7 @@ def _as_pil(images: Any) -> list[Any]:
   return out
 
 
-class ClipVisionEncoder:
+class ClipVisionEncoder(_Tower):
   """CLIP's vision tower + visual projection; optionally the patch tokens.
 
   Args:
@@ -179,16 +188,6 @@ class ClipVisionEncoder:
     self.dim = int(vision.projection_dim)
     self.token_dim = int(vision.hidden_size)
     self.num_tokens = (vision.image_size // vision.patch_size) ** 2 + 1
-
-  @classmethod
-  def identity(cls, **arguments: Any) -> dict[str, Any]:
-    return _identity(cls, arguments)
-
-  def fingerprint(self) -> str:
-    return fingerprint(self.identity(**self.args))
-
-  def fit(self, texts: Sequence[str]) -> None:
-    del texts
 
   def _forward(self, images: list[Any], return_tokens: bool):
     import torch  # pylint: disable=g-import-not-at-top
