@@ -51,7 +51,9 @@ def translator_config(model: dict, arg: str | None
   arg = parse_arg(arg, a="minilm", b="tfidf_lsa", direction="a_to_b",
                   loss="mse", seed=0, steps=0, tiny=False)
   c = ml_collections.ConfigDict()
+  c.task = "translate"
   c.seed = arg.seed
+  c.num_seeds = 1  # > 1: seeds seed, seed+1, ... as one vmapped program.
   c.data = dict(source="pydocs", a=arg.a, b=arg.b, direction=arg.direction,
                 limit=0, cache_dir="")
   c.model = dict(model)

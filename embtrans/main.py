@@ -1,4 +1,4 @@
-"""Train and evaluate an embedding translator.
+"""Train and evaluate one run of any task (`config.task`).
 
   python -m embtrans.main --config=configs/mlp32x.py --workdir=/tmp/run1
 
@@ -6,9 +6,7 @@ Everything else lives in `embtrans.train.train_and_evaluate`, which tests call
 directly; this file only parses flags.
 """
 
-import importlib
 import os
-import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -19,10 +17,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from embtrans import cli
-
-# config.trainer -> module with train_and_evaluate(config, workdir) -> dict.
-TRAINERS = {"translator": "embtrans.train",
-            "alignment": "embtrans.alignment.train"}
+from embtrans import train
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, "
                                "logs, config.json and results.json.")
@@ -35,14 +30,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   cli.start()
-  config = flags.FLAGS.config
-  name = config.get("trainer", "translator")
-  if name not in TRAINERS:
-    sys.exit(f"embtrans: error: unknown config.trainer {name!r}; known: "
-             f"{sorted(TRAINERS)}.")
-  trainer = importlib.import_module(TRAINERS[name])
   with cli.user_errors("embtrans"):
-    results = trainer.train_and_evaluate(config, _WORKDIR.value)
+    results = train.train_and_evaluate(flags.FLAGS.config, _WORKDIR.value)
   keys = [k for k in sorted(results) if k.startswith(("test/", "baseline"))]
   width = max(map(len, keys))
   print("\n".join(f"{k:<{width}}  {results[k]:.6g}" for k in keys))
