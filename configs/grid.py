@@ -161,5 +161,5 @@ def get_config(arg=None):
   c.save_predictions = True  # float16 test translations, for the report.
   if arg.tiny:
     c.eval_batch_size = 64
-    c.log_every, c.checkpoint_every = 10, 10
+    c.log_every, c.checkpoint_every = 10, 100
   return c
