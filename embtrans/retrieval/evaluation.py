@@ -69,6 +69,11 @@ def check_config(c: Any) -> None:
     raise ValueError("config.decision.query_fraction must be in (0, 1].")
   for spec in (c.data.index, *c.data.query_spaces):
     build_lib.check_dataset_spec(spec, c.data.cache_dir or None)
+  try:
+    import chromadb  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as e:
+    raise ValueError("ChromaDB is not installed; the experiment indexes into"
+                     " it: pip install -e '.[chroma]'.") from e
 
 
 def space_name(spec: str, ds: Any) -> str:
