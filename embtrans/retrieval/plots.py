@@ -39,8 +39,10 @@ def _errorbar(ax, rows: list[dict[str, Any]], x: str, y: str,
   ax.errorbar(xs, ys, yerr=err, marker="o", ms=3, capsize=2, **style)
 
 
-def _selectivity_axis(ax) -> None:
+def _selectivity_axis(ax, sels: list[float]) -> None:
   ax.set_xscale("log")
+  ax.set_xticks(sels, [f"{s * 100:g} %" for s in sels], rotation=30)
+  ax.minorticks_off()
   ax.invert_xaxis()
   ax.set_xlabel("selectivity (share of items passing the filter)")
   ax.set_ylabel("Recall@10")
@@ -55,14 +57,15 @@ def recall_vs_selectivity(summary: dict[str, Any], path: str,
   fig, ax = plt.subplots(figsize=(5.5, 3.8))
   cmap = plt.get_cmap("viridis")
   keys = sorted({(r["source"], r["knob"]) for r in rows})
-  for i, (source, knob) in enumerate(keys):
+  knobs = sorted({k for _, k in keys})
+  for source, knob in keys:  # colour: the knob; dashed: HNSW stage 1
     label = {"prefilter": "exact", "chroma_where": f"ef_search={knob}"}.get(
         path, f"{source} ×{knob}")
     _errorbar(ax, summaries.pick(rows, source=source, knob=knob),
               "selectivity", "recall", label=label,
-              color=cmap(i / max(1, len(keys) - 1)),
+              color=cmap(knobs.index(knob) / max(1, len(knobs) - 1)),
               ls="--" if source == "hnsw" and path == "postfilter" else "-")
-  _selectivity_axis(ax)
+  _selectivity_axis(ax, sorted({r["selectivity"] for r in rows}))
   ax.set_title({"prefilter": "filter, then exact search",
                 "postfilter": "search, then filter (over-fetch)",
                 "chroma_where": "ChromaDB where during HNSW search"}.get(
@@ -85,6 +88,9 @@ def recall_vs_overfetch(summary: dict[str, Any], out: pathlib.Path) -> None:
                 "knob", "recall", label=f"{s * 100:g} %",
                 color=cmap(i / max(1, len(sels))))
     ax.set_xscale("log", base=2)
+    factors = sorted({r["knob"] for r in rows})
+    ax.set_xticks(factors, [str(f) for f in factors])
+    ax.minorticks_off()
     ax.set_xlabel("over-fetch factor (candidates = k × factor)")
     ax.set_title(f"stage 1: {source}", fontsize=10)
     ax.grid(alpha=0.3)
@@ -106,7 +112,11 @@ def decisions_vs_candidates(summary: dict[str, Any],
     base = summaries.one(summary["decisions"], space=space,
                          method="embedding_only", subset="all")
     ax.axhline(base["accuracy"], color=cmap(i), ls=":", lw=1)
+  ks = sorted({r["K"] for r in summary["decisions"]
+               if r["method"] == "postfilter"})
   ax.set_xscale("log")
+  ax.set_xticks(ks, [str(k) for k in ks])
+  ax.minorticks_off()
   ax.set_xlabel("stage-1 candidates K")
   ax.set_ylabel("decision accuracy (exact item)")
   ax.set_title("two-stage (solid) vs embedding-only (dotted)", fontsize=10)

@@ -128,7 +128,9 @@ def _header(summary: dict[str, Any]) -> list[str]:
       "# Two-stage retrieval: candidates from the space, decisions from "
       "attributes", "",
       "Made by `python -m embtrans.retrieval --config=configs/two_stage.py "
-      "--workdir=W --report=docs/results/two_stage` in "
+      "--workdir=W` (which writes this report into W/report; `--report_only "
+      "--report=docs/results/two_stage` rewrites it from W/summary.json; "
+      "the summary.json next to this README is that file) in "
       f"{m['wall_s'] / 60:.1f} min on {m['cpus']} CPUs shared with other "
       f"jobs (1-min load average {m['load_avg_start']:.1f} at the start, "
       f"{m['load_avg_end']:.1f} at the end; data {t['data_s']:.0f} s, "
