@@ -20,9 +20,12 @@ def test_every_config_loads_and_has_a_tiny_variant(name):
 
 
 def _total_steps(config) -> int:
-  """Training steps of a run config, or summed over a sweep's archs."""
+  """Training steps of a run config, or summed over a sweep's archs; for an
+  evaluation without training (two_stage), the queries per draw."""
   if "archs" in config:
     return sum(arch.steps for arch in config.archs.values())
+  if "num_train_steps" not in config:
+    return config.filters.num_queries
   return config.num_train_steps
 
 

@@ -3,7 +3,8 @@
 CKA: `linear_cka`, `rbf_cka`, `streaming_linear_cka`, `minibatch_cka`,
 `stacked_cka`.
 k-NN structure: `knn_indices`, `knn_jaccard`, `mutual_knn`,
-`knn_rank_agreement`, `knn_edit_distance`, `knn_agreement`.
+`knn_rank_agreement`, `knn_edit_distance`, `knn_agreement`; filtered search:
+`knn_search`.
 Retrieval: `recall_at_k`. Alignment: `alignment_accuracy`.
 
 Every public function validates its arguments on the host (shapes, paired
@@ -22,6 +23,7 @@ from embtrans.metrics.knn import knn_edit_distance
 from embtrans.metrics.knn import knn_indices
 from embtrans.metrics.knn import knn_jaccard
 from embtrans.metrics.knn import knn_rank_agreement
+from embtrans.metrics.knn import knn_search
 from embtrans.metrics.knn import mutual_knn
 from embtrans.metrics.retrieval import recall_at_k
 
@@ -32,6 +34,7 @@ __all__ = [
     "knn_indices",
     "knn_jaccard",
     "knn_rank_agreement",
+    "knn_search",
     "linear_cka",
     "minibatch_cka",
     "mutual_knn",

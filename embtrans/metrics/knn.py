@@ -12,6 +12,10 @@ with the list B of the same point in space y, and average over points:
 * `knn_edit_distance`: Levenshtein distance between the ordered lists, in
   [0, k]; 0 for identical lists.
 
+`knn_search(queries, keys, k, mask)` is the query-side kernel: the k best
+keys of each query among the keys its mask allows (an exact filtered search;
+see embtrans.retrieval).
+
 Similarities are computed in blocks of query rows (block x n tiles) under
 lax.map with `lax.top_k`, so n = 100,000 runs in O(block_size * n) memory.
 The point itself is excluded. Ties are broken by the lower index:
@@ -25,6 +29,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from embtrans.metrics import _checks
@@ -88,6 +93,51 @@ def _knn_pair(x: jax.Array, y: jax.Array, k: int, metric: str,
               block_size: int) -> tuple[jax.Array, jax.Array]:
   return (_blocked_knn(x, k, metric, block_size),
           _blocked_knn(y, k, metric, block_size))
+
+
+def _masked_block_topk(queries: jax.Array, mask: jax.Array, keys: jax.Array,
+                       offsets: jax.Array, k: int
+                       ) -> tuple[jax.Array, jax.Array]:
+  """k best allowed keys of each query.
+
+  Args:
+    queries: [b, d] query vectors.
+    mask: [b, n] or [1, n] bool, True where a key is allowed.
+    keys: [n, d] all key vectors.
+    offsets: [n] per-key score offsets.
+    k: keys per query.
+
+  Returns:
+    ([b, k] scores, [b, k] int32 key indices), best first, ties to the lower
+    index; slots beyond the allowed keys score -inf.
+  """
+  scores = jnp.einsum("bd,nd->bn", queries, keys) + offsets
+  return lax.top_k(jnp.where(mask, scores, -jnp.inf), k)
+
+
+@functools.partial(jax.jit, static_argnames=("k", "metric", "block_size"))
+def search_kernel(queries: jax.Array, keys: jax.Array, mask: jax.Array,
+                  k: int, metric: str, block_size: int
+                  ) -> tuple[jax.Array, jax.Array]:
+  """Unchecked, compiled core of `knn_search` (for callers that validated).
+
+  queries: [q, d]; keys: [n, d]; mask: [q, n] per query or [1, n] shared;
+  q must be a multiple of block_size. Returns [q, k] scores and indices.
+  """
+  keys, offsets = _prepare(keys, metric)
+  if metric == "cosine":
+    queries = l2_normalize(queries)
+  n_blocks = queries.shape[0] // block_size
+  q_blocks = queries.reshape(n_blocks, block_size, -1)
+  if mask.shape[0] == 1:
+    scores, rows = lax.map(
+        lambda q: _masked_block_topk(q, mask, keys, offsets, k), q_blocks)
+  else:
+    m_blocks = mask.reshape(n_blocks, block_size, -1)
+    scores, rows = lax.map(
+        lambda qm: _masked_block_topk(qm[0], qm[1], keys, offsets, k),
+        (q_blocks, m_blocks))
+  return scores.reshape(-1, k), rows.reshape(-1, k)
 
 
 # --------------------------------------------------------------------------
@@ -294,3 +344,67 @@ def knn_agreement(x: Any, y: Any, k: int, p: float = DEFAULT_RBO_P,
   out = {name: fn(a, b) for name, fn in _AGREEMENTS.items()}
   out["rank_agreement"] = _rbo(a, b, p)
   return out
+
+
+def _check_mask(mask: Any, n_queries: int, n_keys: int) -> np.ndarray:
+  """The mask as [n_queries or 1, n_keys] bool; raises on a bad one."""
+  if mask is None:
+    return np.ones((1, n_keys), bool)
+  mask = np.asarray(mask)
+  if mask.dtype != np.bool_:
+    raise ValueError(f"mask must be boolean, got dtype {mask.dtype}.")
+  if mask.ndim == 1:
+    mask = mask[None]
+  if mask.ndim != 2 or mask.shape[1] != n_keys or mask.shape[0] not in (
+      1, n_queries):
+    raise ValueError(
+        f"mask must be [{n_keys}] (shared) or [{n_queries}, {n_keys}] (one "
+        f"row per query), got shape {tuple(np.shape(mask))}.")
+  return mask
+
+
+def knn_search(queries: Any, keys: Any, k: int, mask: Any = None,
+               metric: str = "cosine",
+               block_size: int = DEFAULT_BLOCK_SIZE
+               ) -> tuple[jax.Array, jax.Array]:
+  """The k best keys of each query among the keys its mask allows.
+
+  Args:
+    queries: [q, d] query vectors.
+    keys: [n, d] key vectors.
+    k: keys per query, 1 <= k <= n.
+    mask: None (all keys), [n] bool shared by all queries, or [q, n] bool.
+    metric: 'cosine' (default), 'dot' or 'euclidean'.
+    block_size: query rows per block; memory is O(block_size * n).
+
+  Returns:
+    (scores, indices): [q, k] float and [q, k] int32, best first, ties to
+    the lower index. A query with m < k allowed keys gets -inf scores in its
+    last k - m slots (their indices mean nothing). Cosine and dot scores are
+    the similarities; euclidean scores rank like -|q - k|^2 / 2.
+
+  Raises:
+    ValueError: bad ranks, widths that differ, empty or non-finite inputs
+      (syncs), k out of range, a bad mask, unknown metric.
+  """
+  queries = _checks.as_matrix("queries", queries)
+  keys = _checks.as_matrix("keys", keys)
+  if queries.shape[1] != keys.shape[1]:
+    raise ValueError(f"queries have {queries.shape[1]} columns but keys have "
+                     f"{keys.shape[1]}; both must live in the same space.")
+  if metric not in METRICS:
+    raise ValueError(f"Unknown metric {metric!r}; choose one of {METRICS}.")
+  if block_size < 1:
+    raise ValueError(f"block_size must be positive, got {block_size}.")
+  n_q, n = queries.shape[0], keys.shape[0]
+  k = _checks.check_k(k, n, what=f"there are {n} keys")
+  mask = _check_mask(mask, n_q, n)
+  block = min(int(block_size), n_q)
+  padded = -(-n_q // block) * block
+  queries, keys = _checks.as_float_arrays(queries, keys)
+  queries = jnp.pad(queries, ((0, padded - n_q), (0, 0)))
+  if mask.shape[0] > 1:
+    mask = np.pad(mask, ((0, padded - n_q), (0, 0)))
+  scores, rows = search_kernel(queries, keys, jnp.asarray(mask), k=k,
+                               metric=metric, block_size=block)
+  return scores[:n_q], rows[:n_q]
