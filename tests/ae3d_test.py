@@ -3,9 +3,13 @@
 import chex
 import numpy as np
 import pytest
+import scipy.stats
 from sklearn import decomposition
+from sklearn import manifold
 
 from embtrans.ae3d import baselines
+from embtrans.ae3d import evaluation
+from embtrans.ae3d import findings
 
 
 def _points(seed=0, n=80, d=60):
@@ -68,3 +72,107 @@ def test_unknown_baseline_and_bad_pca_dim():
     baselines.fit_baseline("tsne3", _points())
   with pytest.raises(ValueError, match="1 <= dim <= min"):
     baselines.fit_pca(_points(n=4), 5)
+
+
+# --- evaluate_projection against sklearn / closed forms. ---
+
+
+def test_evaluate_projection_keys_and_references():
+  rng = np.random.default_rng(4)
+  x_a = rng.standard_normal((50, 16)).astype(np.float32)
+  x_b = x_a[:30] + 0.3 * rng.standard_normal((30, 16)).astype(np.float32)
+  codes_a = x_a[:, :3] + 0.1 * rng.standard_normal((50, 3)).astype(np.float32)
+  # Pairs sit next to each other in 3-D (no exact ties: tie order differs).
+  codes_b = codes_a[:30] + 1e-3 * rng.standard_normal((30, 3)).astype(
+      np.float32)
+  pairs = np.stack([np.arange(30), np.arange(30)], 1)
+  got = evaluation.evaluate_projection(codes_a, codes_b, x_a, x_b, pairs)
+  unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)
+  np.testing.assert_allclose(got["a/trust@10"], manifold.trustworthiness(
+      x_a, codes_a, n_neighbors=10, metric="cosine"), atol=1e-6)
+  xs, cs = np.concatenate([x_a, x_b]), np.concatenate([codes_a, codes_b])
+  np.testing.assert_allclose(got["both/cont@20"], manifold.trustworthiness(
+      cs, unit(xs), n_neighbors=20), atol=1e-6)
+  assert np.isnan(got["b/trust@20"])  # 20 >= 30 / 2
+  assert not np.isnan(got["b/trust@10"])
+  assert got["proj/a2b/recall@1"] == 1.0 and got["proj/b2a/recall@1"] == 1.0
+  assert got["orig/a2b/recall@10"] <= 1.0
+  gap = np.linalg.norm(x_a.mean(0) - x_b.mean(0)) / np.sqrt(0.5 * (
+      np.mean(np.sum((x_a - x_a.mean(0)) ** 2, 1))
+      + np.mean(np.sum((x_b - x_b.mean(0)) ** 2, 1))))
+  np.testing.assert_allclose(got["gap/orig"], gap, rtol=1e-5)
+  assert {f"{s}/{m}" for s in ("a", "b", "both")
+          for m in ("trust@10", "cont@10", "knn@10", "spearman")} <= set(got)
+
+
+def test_evaluate_projection_rejects_mismatched_codes():
+  x = np.zeros((10, 4), np.float32)
+  with pytest.raises(ValueError, match="one code per vector"):
+    evaluation.evaluate_projection(x[:9, :3], x[:, :3], x, x, [[0, 0]])
+
+
+# --- Findings: sentences computed from the table. ---
+
+
+def _rows(b_trust_a_only=0.70, mse_spearman=0.80, seeds=3):
+  """A synthetic results table; cell means are set, seeds add +-0.01."""
+  means = {  # (train, loss, method) -> (a/trust, b/trust, both/spearman)
+      ("a", "recon", "ae"): (0.90, b_trust_a_only, 0.50),
+      ("b", "recon", "ae"): (0.75, 0.88, 0.50),
+      ("both", "recon", "ae"): (0.87, 0.85, 0.55),
+      ("both", "recon+mse", "ae"): (0.87, 0.85, mse_spearman),
+      ("both", "recon", "pca50_ae"): (0.86, 0.84, 0.56),
+      ("a", "-", "pca3"): (0.80, 0.79, 0.60),
+      ("b", "-", "pca3"): (0.79, 0.80, 0.60),
+      ("both", "-", "pca3"): (0.80, 0.80, 0.62),
+      ("both", "-", "umap3"): (0.93, 0.92, 0.40),
+  }
+  rows = []
+  for (train, loss, method), (ta, tb, sp) in means.items():
+    for s in range(seeds):
+      e = 0.01 * (s - (seeds - 1) / 2)
+      rows.append({"train": train, "loss": loss, "method": method, "seed": s,
+                   "a/trust@10": ta + e, "b/trust@10": tb + e,
+                   "both/trust@10": (ta + tb) / 2 + e,
+                   "both/cont@10": 0.9 + e, "both/spearman": sp + e,
+                   "proj/a2b/recall@10": 0.1 + e, "gap/orig": 1.5,
+                   "gap/proj": 1.0 + e})
+  return rows
+
+
+def test_compare_matches_scipy_welch_interval():
+  x, y = np.array([1.0, 1.4, 1.1, 0.9]), np.array([0.2, 0.5, 0.3])
+  c = findings.compare(x, y)
+  ref = scipy.stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.95)
+  np.testing.assert_allclose([c.lo, c.hi], [ref.low, ref.high], rtol=1e-9)
+  assert c.verdict == "higher"
+  assert findings.compare(y, x).verdict == "lower"
+
+
+def test_findings_sentences_follow_the_numbers():
+  text = "\n".join(findings.answers(_rows()))
+  assert "Does an A-only the autoencoder distort B?** yes" in text
+  assert "0.700 vs 0.880 (Δ -0.180" in text
+  # both: 0.85 vs 0.70 -> recovers 0.15 / 0.18 of the gap.
+  assert "recovers 83 % of the distance" in text
+  assert "`recon+mse` loss help (fitted on both)?** Against reconstruction " \
+         "only, Spearman ρ on A ∪ B is higher (0.800 vs 0.550" in text
+  assert "UMAP(3) leads PCA(3)" in text
+  assert "1.50 in the original space" in text
+
+  changed = "\n".join(findings.answers(_rows(b_trust_a_only=0.95,
+                                             mse_spearman=0.40)))
+  assert "distort B?** no: fitted on A only it keeps B's structure better" \
+         in changed
+  assert "0.950 vs 0.880 (Δ +0.070" in changed
+  assert "Spearman ρ on A ∪ B is lower (0.400 vs 0.550" in changed
+  assert changed != text
+
+
+def test_findings_unresolved_with_one_seed_and_table_shape():
+  text = "\n".join(findings.answers(_rows(seeds=1)))
+  assert "not resolved at this many seeds" in text
+  table = findings.summary_table(_rows())
+  assert table[0].startswith("| train | loss | method | seeds | a/trust@10")
+  assert len(table) == 2 + 9
+  assert "| a | recon | ae | 3 | 0.900 ± 0.025 |" in "\n".join(table)

@@ -37,6 +37,16 @@ def test_continuity_is_sklearn_with_the_spaces_swapped():
                              atol=1e-6)
 
 
+def test_trust_and_continuity_in_one_pass_match_sklearn():
+  x, y = _xy(seed=9)
+  got = projection.trust_and_continuity(x, y, (4, 12), block_size=32)
+  for k in (4, 12):
+    np.testing.assert_allclose(got[f"trust@{k}"], manifold.trustworthiness(
+        x, y, n_neighbors=k, metric="cosine"), atol=1e-6)
+    np.testing.assert_allclose(got[f"cont@{k}"], manifold.trustworthiness(
+        y, _unit(x), n_neighbors=k), atol=1e-6)
+
+
 def test_identity_projection_is_perfect_and_blocks_do_not_matter():
   x, _ = _xy(seed=4, d=3)
   assert projection.trustworthiness(x, x, 7, x_metric="euclidean") == (

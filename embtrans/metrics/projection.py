@@ -12,6 +12,7 @@ space ('cosine' by default: 1 - cos) and `y_metric` in the projection
   compiled kernel without an n x n rank matrix.
 * `continuity(x, y, k)`: the same with the spaces swapped: penalises points
   that are among the k nearest in x but not in y.
+* `trust_and_continuity(x, y, ks)`: both, at several k, in one pass.
 * `knn_preservation(x, y, k)`: mean fraction of each point's k nearest in x
   that are also among its k nearest in y.
 * `similarity_spearman(x, y)`: Spearman correlation, over all pairs of a
@@ -54,39 +55,56 @@ def _distances(queries: jax.Array, keys: jax.Array, metric: str
   return jnp.maximum(sq_q + sq_k - 2.0 * queries @ keys.T, 0.0)
 
 
-def _block_penalty(rows: jax.Array, xq: jax.Array, yq: jax.Array,
-                   x: jax.Array, y: jax.Array, k: int, x_metric: str,
-                   y_metric: str) -> jax.Array:
-  """Trustworthiness penalty of one block of query rows.
+def _penalties(rows: jax.Array, d_in: jax.Array, d_out: jax.Array,
+               ks: tuple[int, ...]) -> jax.Array:
+  """Trustworthiness penalties of one block of query rows, for each k.
 
   Args:
     rows: [b] global row of each query (>= n for padding rows).
-    xq, yq: [b, d], [b, c] the queries in both spaces.
-    x, y: [n, d], [n, c] all points.
+    d_in: [b, n] distances in the input space, +inf at the query itself.
+    d_out: [b, n] the same in the output space.
+    ks: neighbour counts.
 
   Returns:
-    [b] sum over the k nearest of each query in y of max(0, r - k), where r
-    is the neighbour's 1-based rank in x (ties broken by the lower index).
+    [b, len(ks)]: for each k, the sum over the k nearest of each query in the
+    output space of max(0, r - k), where r is the neighbour's 1-based rank
+    in the input space (ties broken by the lower index).
   """
-  n = x.shape[0]
+  n = d_in.shape[1]
   cols = jnp.arange(n)
-  is_self = rows[:, None] == cols[None, :]
+  nbrs = jax.lax.top_k(-d_out, max(ks))[1]                  # [b, K]
+  d_nbr = jnp.take_along_axis(d_in, nbrs, axis=1)           # [b, K]
+  closer = d_in[:, None, :] < d_nbr[:, :, None]             # [b, K, n]
+  tied_before = ((d_in[:, None, :] == d_nbr[:, :, None])
+                 & (cols[None, None, :] < nbrs[:, :, None]))
+  rank = 1 + jnp.sum(closer | tied_before, axis=-1)         # [b, K]
+  per_k = [jnp.sum(jnp.maximum(rank[:, :k] - k, 0), axis=-1) for k in ks]
+  return jnp.where((rows < n)[:, None], jnp.stack(per_k, axis=-1), 0)
+
+
+def _block_penalties(rows: jax.Array, xq: jax.Array, yq: jax.Array,
+                     x: jax.Array, y: jax.Array, ks: tuple[int, ...],
+                     x_metric: str, y_metric: str, continuity: bool
+                     ) -> jax.Array:
+  """[b, 1 or 2, len(ks)] penalties of trustworthiness (and continuity).
+
+  xq, yq: [b, d], [b, c] the queries in both spaces; x, y: [n, d], [n, c].
+  """
+  is_self = rows[:, None] == jnp.arange(x.shape[0])[None, :]
   dx = jnp.where(is_self, jnp.inf, _distances(xq, x, x_metric))
   dy = jnp.where(is_self, jnp.inf, _distances(yq, y, y_metric))
-  nbrs = jax.lax.top_k(-dy, k)[1]                          # [b, k]
-  d_nbr = jnp.take_along_axis(dx, nbrs, axis=1)            # [b, k]
-  closer = dx[:, None, :] < d_nbr[:, :, None]              # [b, k, n]
-  tied_before = ((dx[:, None, :] == d_nbr[:, :, None])
-                 & (cols[None, None, :] < nbrs[:, :, None]))
-  rank = 1 + jnp.sum(closer | tied_before, axis=-1)
-  penalty = jnp.sum(jnp.maximum(rank - k, 0), axis=-1)
-  return jnp.where(rows < n, penalty, 0)
+  out = [_penalties(rows, dx, dy, ks)]
+  if continuity:
+    out.append(_penalties(rows, dy, dx, ks))
+  return jnp.stack(out, axis=1)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "x_metric", "y_metric",
-                                             "block_size"))
-def _trustworthiness(x: jax.Array, y: jax.Array, k: int, x_metric: str,
-                     y_metric: str, block_size: int) -> jax.Array:
+@functools.partial(jax.jit, static_argnames=(
+    "ks", "x_metric", "y_metric", "continuity", "block_size"))
+def _trust_scores(x: jax.Array, y: jax.Array, ks: tuple[int, ...],
+                  x_metric: str, y_metric: str, continuity: bool,
+                  block_size: int) -> jax.Array:
+  """[1 or 2, len(ks)]: trustworthiness (and continuity) at each k."""
   n = x.shape[0]
   n_blocks = -(-n // block_size)
   padded = n_blocks * block_size
@@ -94,25 +112,47 @@ def _trustworthiness(x: jax.Array, y: jax.Array, k: int, x_metric: str,
   pad = lambda a: jnp.pad(a, ((0, padded - n), (0, 0))).reshape(
       n_blocks, block_size, -1)
   penalties = jax.lax.map(
-      lambda r: _block_penalty(r[0], r[1], r[2], x, y, k, x_metric, y_metric),
+      lambda r: _block_penalties(r[0], r[1], r[2], x, y, ks, x_metric,
+                                 y_metric, continuity),
       (rows, pad(x), pad(y)))
-  total = jnp.sum(penalties.astype(jnp.float32))
+  total = jnp.sum(penalties.astype(jnp.float32), axis=(0, 1))
+  k = jnp.asarray(ks, jnp.float32)
   return 1.0 - total * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
 
 
-def _check_pair(x: Any, y: Any, k: int, metrics: Sequence[str]
-                ) -> tuple[jax.Array, jax.Array, int]:
+def _check_pair(x: Any, y: Any, ks: Sequence[int], metrics: Sequence[str]
+                ) -> tuple[jax.Array, jax.Array, tuple[int, ...]]:
   x = _checks.as_matrix("x", x)
   y = _checks.as_matrix("y", y)
   n = _checks.check_same_rows(x=x, y=y)
   for m in metrics:
     if m not in METRICS:
       raise ValueError(f"Unknown metric {m!r}; choose one of {METRICS}.")
-  if not 1 <= int(k) < n / 2:
-    raise ValueError(f"k must be in [1, n/2) = [1, {n / 2:g}) for n={n} "
-                     f"points, got {k}; use fewer neighbours or more points.")
+  for k in ks:
+    if not 1 <= int(k) < n / 2:
+      raise ValueError(f"k must be in [1, n/2) = [1, {n / 2:g}) for n={n} "
+                       f"points, got {k}; use fewer neighbours or more "
+                       "points.")
   x, y = _checks.as_float_arrays(x, y)
-  return x, y, int(k)
+  return x, y, tuple(int(k) for k in ks)
+
+
+def trust_and_continuity(x: Any, y: Any, ks: Sequence[int] = (10,),
+                         x_metric: str = "cosine",
+                         y_metric: str = "euclidean",
+                         block_size: int = DEFAULT_BLOCK_SIZE
+                         ) -> dict[str, float]:
+  """{'trust@k', 'cont@k'} for each k, from one compiled pass over blocks.
+
+  x: [n, d], y: [n, c]; each k in [1, n / 2). Memory is
+  O(block_size * max(ks) * n).
+  """
+  x, y, ks = _check_pair(x, y, ks, (x_metric, y_metric))
+  scores = np.asarray(_trust_scores(
+      x, y, ks=ks, x_metric=x_metric, y_metric=y_metric, continuity=True,
+      block_size=min(block_size, x.shape[0])))
+  return {**{f"trust@{k}": float(v) for k, v in zip(ks, scores[0])},
+          **{f"cont@{k}": float(v) for k, v in zip(ks, scores[1])}}
 
 
 def trustworthiness(x: Any, y: Any, k: int, x_metric: str = "cosine",
@@ -123,10 +163,10 @@ def trustworthiness(x: Any, y: Any, k: int, x_metric: str = "cosine",
   In [0, 1] (1: every k-NN in y is a k-NN in x); needs 1 <= k < n / 2.
   Memory is O(block_size * k * n).
   """
-  x, y, k = _check_pair(x, y, k, (x_metric, y_metric))
-  return float(_trustworthiness(x, y, k=k, x_metric=x_metric,
-                                y_metric=y_metric,
-                                block_size=min(block_size, x.shape[0])))
+  x, y, ks = _check_pair(x, y, (k,), (x_metric, y_metric))
+  return float(_trust_scores(x, y, ks=ks, x_metric=x_metric,
+                             y_metric=y_metric, continuity=False,
+                             block_size=min(block_size, x.shape[0]))[0, 0])
 
 
 def continuity(x: Any, y: Any, k: int, x_metric: str = "cosine",
@@ -149,7 +189,7 @@ def _overlap(a: jax.Array, b: jax.Array, k: int) -> jax.Array:
 def knn_preservation(x: Any, y: Any, k: int, x_metric: str = "cosine",
                      y_metric: str = "euclidean") -> float:
   """Mean over points of |kNN_x(i) & kNN_y(i)| / k, in [0, 1]."""
-  x, y, k = _check_pair(x, y, k, (x_metric, y_metric))
+  x, y, (k,) = _check_pair(x, y, (k,), (x_metric, y_metric))
   a = knn_lib.knn_indices(x, k, metric=x_metric)
   b = knn_lib.knn_indices(y, k, metric=y_metric)
   return float(_overlap(a, b, k=k))
@@ -172,7 +212,7 @@ def similarity_spearman(x: Any, y: Any, sample: int = 1000, seed: int = 0,
   Over all pairs i < j of `sample` points drawn without replacement (all
   points if there are fewer); similarity = -distance in each space.
   """
-  x, y, _ = _check_pair(x, y, 1, (x_metric, y_metric))
+  x, y, _ = _check_pair(x, y, (), (x_metric, y_metric))
   x, y = np.asarray(x), np.asarray(y)
   if len(x) < 3:
     raise ValueError(f"similarity_spearman needs >= 3 points, got {len(x)}.")
