@@ -1,5 +1,7 @@
 """ae3d: baselines, the population loader, the evaluation of a projection."""
 
+import collections
+
 import chex
 import numpy as np
 import pytest
@@ -8,8 +10,10 @@ from sklearn import decomposition
 from sklearn import manifold
 
 from embtrans.ae3d import baselines
+from embtrans.ae3d import data
 from embtrans.ae3d import evaluation
 from embtrans.ae3d import findings
+from embtrans.data import sources
 
 
 def _points(seed=0, n=80, d=60):
@@ -79,12 +83,11 @@ def test_unknown_baseline_and_bad_pca_dim():
 
 def test_evaluate_projection_keys_and_references():
   rng = np.random.default_rng(4)
-  x_a = rng.standard_normal((50, 16)).astype(np.float32)
-  x_b = x_a[:30] + 0.3 * rng.standard_normal((30, 16)).astype(np.float32)
-  codes_a = x_a[:, :3] + 0.1 * rng.standard_normal((50, 3)).astype(np.float32)
+  x_a = rng.standard_normal((40, 16)).astype(np.float32)
+  x_b = x_a + 0.3 * rng.standard_normal((40, 16)).astype(np.float32)
+  codes_a = x_a[:, :3] + 0.1 * rng.standard_normal((40, 3)).astype(np.float32)
   # Pairs sit next to each other in 3-D (no exact ties: tie order differs).
-  codes_b = codes_a[:30] + 1e-3 * rng.standard_normal((30, 3)).astype(
-      np.float32)
+  codes_b = codes_a + 1e-3 * rng.standard_normal((40, 3)).astype(np.float32)
   pairs = np.stack([np.arange(30), np.arange(30)], 1)
   got = evaluation.evaluate_projection(codes_a, codes_b, x_a, x_b, pairs)
   unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)
@@ -93,7 +96,7 @@ def test_evaluate_projection_keys_and_references():
   xs, cs = np.concatenate([x_a, x_b]), np.concatenate([codes_a, codes_b])
   np.testing.assert_allclose(got["both/cont@20"], manifold.trustworthiness(
       cs, unit(xs), n_neighbors=20), atol=1e-6)
-  assert np.isnan(got["b/trust@20"])  # 20 >= 30 / 2
+  assert np.isnan(got["b/trust@20"])  # 20 >= 40 / 2
   assert not np.isnan(got["b/trust@10"])
   assert got["proj/a2b/recall@1"] == 1.0 and got["proj/b2a/recall@1"] == 1.0
   assert got["orig/a2b/recall@10"] <= 1.0
@@ -176,3 +179,44 @@ def test_findings_unresolved_with_one_seed_and_table_shape():
   assert table[0].startswith("| train | loss | method | seeds | a/trust@10")
   assert len(table) == 2 + 9
   assert "| a | recon | ae | 3 | 0.900 ± 0.025 |" in "\n".join(table)
+
+
+# --- The two-population loader on a small real build. ---
+
+
+def test_load_populations_pairs_summaries_with_their_bodies():
+  # A lexical encoder keeps the test fast (no torch); B inherits A's kwargs.
+  pops = data.load_populations("tfidf_lsa", kwargs_a={"dim": 16}, limit=120)
+  chex.assert_rank([pops.x_a, pops.x_b], 2)
+  assert pops.x_a.shape[1] == pops.x_b.shape[1] == 16
+  assert len(pops.pairs) >= 5
+  records = {r.id: r.text for r in sources.pydocs_records(120)}
+  for ia, ib in pops.pairs:
+    assert pops.ids_a[ia] == pops.ids_b[ib]
+    assert pops.split_a[ia] == pops.split_b[ib] == data.split_of_pair(
+        pops.ids_a[ia])
+    assert records[pops.ids_a[ia] + ":summary"] == pops.texts_a[ia]
+    assert records[pops.ids_b[ib] + ":body"] == pops.texts_b[ib]
+  assert len(pops.x_a) == sum(i.endswith(":summary") for i in records)
+  assert pops.names == ("summary (tfidf_lsa, dim=16)",
+                        "body (tfidf_lsa, dim=16)")
+  train = pops.subset("train")
+  assert set(train.split_a) == {"train"}
+  for ia, ib in train.pairs:
+    assert train.ids_a[ia] == train.ids_b[ib]
+  np.testing.assert_array_equal(train.x_a, pops.x_a[pops.split_a == "train"])
+  with pytest.raises(ValueError, match="Unknown split 'dev'"):
+    pops.subset("dev")
+
+
+def test_pair_splits_are_about_64_16_20():
+  got = collections.Counter(data.split_of_pair(f"pydocs:x.py:f{i}")
+                            for i in range(4000))
+  assert 0.60 < got["train"] / 4000 < 0.68
+  assert 0.13 < got["val"] / 4000 < 0.19
+  assert 0.17 < got["test"] / 4000 < 0.23
+
+
+def test_load_populations_rejects_unknown_encoder_before_building():
+  with pytest.raises(ValueError, match="Known encoders"):
+    data.load_populations("minilm", encoder_b="e5_nope", limit=10)
