@@ -3,6 +3,7 @@
 import collections
 
 import chex
+import jax
 import numpy as np
 import pytest
 import scipy.stats
@@ -12,7 +13,10 @@ from sklearn import manifold
 from embtrans.ae3d import baselines
 from embtrans.ae3d import data
 from embtrans.ae3d import evaluation
+from embtrans import losses
+from embtrans import models
 from embtrans.ae3d import findings
+from embtrans.ae3d import objective
 from embtrans.data import sources
 
 
@@ -220,3 +224,37 @@ def test_pair_splits_are_about_64_16_20():
 def test_load_populations_rejects_unknown_encoder_before_building():
   with pytest.raises(ValueError, match="Known encoders"):
     data.load_populations("minilm", encoder_b="e5_nope", limit=10)
+
+
+# --- The training objective: the sum of its terms, gradients through all. ---
+
+
+def test_objective_is_the_weighted_sum_of_its_terms():
+  model = models.get_model("autoencoder", out_dim=8, variant="tiny")
+  rng = np.random.default_rng(5)
+  x, pa, pb = (rng.standard_normal((n, 8)).astype(np.float32)
+               for n in (16, 6, 6))
+  params = model.init(jax.random.key(0), x)
+  cfg = objective.LossConfig(similarity_weight=0.5, form="rank",
+                             pair_weight=2.0)
+  assert cfg.name == "recon+rank+pairs"
+  # One compiled program for the value, the terms and the gradient.
+  step = jax.jit(jax.value_and_grad(lambda p: objective.objective(
+      model.apply, p, x, cfg, x_pair_a=pa, x_pair_b=pb), has_aux=True))
+  (loss, terms), grads = step(params)
+  chex.assert_tree_all_finite(grads)
+  recon, code = jax.jit(model.apply)(params, x)
+  np.testing.assert_allclose(terms["recon"], np.mean(np.sum(
+      (np.asarray(recon) - x) ** 2, 1)), rtol=1e-5)
+  np.testing.assert_allclose(terms["pairs"], losses.pair_pull(
+      *np.split(np.asarray(jax.jit(model.apply)(
+          params, np.concatenate([pa, pb]))[1]), 2)), rtol=1e-5)
+  np.testing.assert_allclose(
+      loss, terms["recon"] + 0.5 * terms["similarity"] + 2 * terms["pairs"],
+      rtol=1e-6)
+  assert objective.LossConfig().name == "recon"
+  with pytest.raises(ValueError, match="needs a batch of pairs"):
+    objective.objective(model.apply, params, x,
+                        objective.LossConfig(pair_weight=1.0))
+  with pytest.raises(ValueError, match="Unknown similarity form 'kl'"):
+    objective.LossConfig(form="kl")

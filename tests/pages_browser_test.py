@@ -4,7 +4,9 @@ For each kind of page (3-D with pair lines; 2-D, subsampled) the test writes
 the page, adds a probe script to a copy of it, and lets Chromium run the
 page's scripts (virtual time) before it saves a screenshot and the DOM. It
 then checks what the scripts made: a plotly plot holding every hover text,
-WebGL canvases (a live WebGL context), no "WebGL is not supported" notice;
+WebGL canvases (a live WebGL context), no "WebGL is not supported" notice,
+and (2-D: plotly's own hover, triggered at a point) a hover label with the
+population and the text;
 and what the screen shows: a non-blank screenshot with pixels of both
 populations' colours in the plot area. It skips only where no Chromium is
 installed (Debian: `apt-get install -y chromium`).
@@ -33,8 +35,19 @@ window.addEventListener('load', function () {
           var ctx = c.getContext('webgl2') || c.getContext('webgl');
           return ctx && !ctx.isContextLost() && ctx.drawingBufferWidth > 0;
         });
+    // On a 2-D page, hover over the first point as a mouse would.
+    var hovered = '';
+    var fl = gd && gd._fullLayout, first = gd && gd._fullData[0];
+    if (fl && fl.xaxis && first) {
+      Plotly.Fx.hover(gd, {xpx: fl.xaxis.c2p(first.x[0]),
+                           ypx: fl.yaxis.c2p(first.y[0])}, 'xy');
+      hovered = Array.from(document.querySelectorAll(
+          '.hoverlayer .hovertext')).map(function (e) {
+            return e.textContent; }).join('|');
+    }
     var info = {
-      plot: !!(gd && gd._fullLayout),
+      plot: !!fl,
+      hovered: hovered,
       webgl_canvases: gl.length,
       no_webgl_notice: document.body.innerText.indexOf('WebGL') < 0,
       texts: gd ? gd.data.map(function (t) { return t.text || []; }) : [],
@@ -148,3 +161,6 @@ def test_hover_texts_are_in_the_page_data(rendered, kind):
   assert all(len(t) <= pages.TEXT_CHARS for t in shown)
   assert all(t.endswith("…") and "<b>x</b> & y" in t for t in shown)
   assert not any("<b>x</b>" in t for t in probe["texts"][0])  # escaped
+  if kind == "2d":  # the probe hovered over the first summary point
+    assert probe["hovered"].startswith(pops[0].name)
+    assert shown[0][:40] in probe["hovered"].replace("\u2026", "…")
