@@ -234,21 +234,25 @@ def test_objective_is_the_weighted_sum_of_its_terms():
   rng = np.random.default_rng(5)
   x, pa, pb = (rng.standard_normal((n, 8)).astype(np.float32)
                for n in (16, 6, 6))
-  params = model.init(jax.random.key(0), x)
-  cfg = objective.LossConfig(similarity_weight=0.5, form="rank",
+  params = jax.jit(model.init)(jax.random.key(0), x)
+  cfg = objective.LossConfig(similarity_weight=0.5, form="mse",
                              pair_weight=2.0)
-  assert cfg.name == "recon+rank+pairs"
-  # One compiled program for the value, the terms and the gradient.
-  step = jax.jit(jax.value_and_grad(lambda p: objective.objective(
-      model.apply, p, x, cfg, x_pair_a=pa, x_pair_b=pb), has_aux=True))
-  (loss, terms), grads = step(params)
+  assert cfg.name == "recon+mse+pairs"
+  # One compiled program: the value, the terms, the gradient and, for the
+  # references, the model's outputs.
+  @jax.jit
+  def run(p):
+    value_grad = jax.value_and_grad(lambda q: objective.objective(
+        model.apply, q, x, cfg, x_pair_a=pa, x_pair_b=pb), has_aux=True)
+    return (value_grad(p), model.apply(p, x)[0],
+            model.apply(p, np.concatenate([pa, pb]))[1])
+
+  ((loss, terms), grads), recon, pair_codes = run(params)
   chex.assert_tree_all_finite(grads)
-  recon, code = jax.jit(model.apply)(params, x)
   np.testing.assert_allclose(terms["recon"], np.mean(np.sum(
       (np.asarray(recon) - x) ** 2, 1)), rtol=1e-5)
   np.testing.assert_allclose(terms["pairs"], losses.pair_pull(
-      *np.split(np.asarray(jax.jit(model.apply)(
-          params, np.concatenate([pa, pb]))[1]), 2)), rtol=1e-5)
+      *np.split(np.asarray(pair_codes), 2)), rtol=1e-5)
   np.testing.assert_allclose(
       loss, terms["recon"] + 0.5 * terms["similarity"] + 2 * terms["pairs"],
       rtol=1e-6)

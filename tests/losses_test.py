@@ -135,7 +135,8 @@ def test_similarity_terms_vanish_when_codes_are_the_inputs(form):
 @pytest.mark.parametrize("form", losses.SIMILARITY_FORMS)
 def test_similarity_terms_have_finite_gradients(form):
   x, z = _xz(seed=7)
-  g = jax.grad(lambda c: losses.similarity_preservation(x, c, form))(z)
+  g = jax.jit(jax.grad(lambda c: losses.similarity_preservation(x, c, form))
+              )(z)
   chex.assert_tree_all_finite(g)
   assert float(np.abs(g).sum()) > 0
 
