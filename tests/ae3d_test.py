@@ -128,6 +128,7 @@ def _rows(b_trust_a_only=0.70, mse_spearman=0.80, seeds=3):
       ("b", "recon", "ae"): (0.75, 0.88, 0.50),
       ("both", "recon", "ae"): (0.87, 0.85, 0.55),
       ("both", "recon+mse", "ae"): (0.87, 0.85, mse_spearman),
+      ("a", "recon+rank", "ae"): (0.90, 0.78, 0.50),
       ("both", "recon", "pca50_ae"): (0.86, 0.84, 0.56),
       ("a", "-", "pca3"): (0.80, 0.79, 0.60),
       ("b", "-", "pca3"): (0.79, 0.80, 0.60),
@@ -158,21 +159,27 @@ def test_compare_matches_scipy_welch_interval():
 
 def test_findings_sentences_follow_the_numbers():
   text = "\n".join(findings.answers(_rows()))
-  assert "Does an A-only the autoencoder distort B?** yes" in text
-  assert "0.700 vs 0.880 (Δ -0.180" in text
+  assert "Does an A-only autoencoder distort B?** yes" in text
+  assert "A-only PCA(3) distort B?** not resolved at this many seeds" in text
+  assert "fix it (autoencoder)?** It raises trustworthiness@10 on B" in text
+  assert "0.700 vs 0.880, Δ -0.180 [95 % CI" in text
   # both: 0.85 vs 0.70 -> recovers 0.15 / 0.18 of the gap.
   assert "recovers 83 % of the distance" in text
   assert "`recon+mse` loss help (fitted on both)?** Against reconstruction " \
-         "only, Spearman ρ on A ∪ B is higher (0.800 vs 0.550" in text
-  assert "UMAP(3) leads PCA(3)" in text
+         "only, Spearman ρ on A ∪ B is higher: 0.800 vs 0.550" in text
+  assert "trustworthiness@10 on A ∪ B: UMAP(3) leads PCA(3)" in text
+  assert "`recon+rank` loss help (fitted on a)?** Against reconstruction " \
+         "only, Spearman ρ on B is not resolved" in text
+  assert "trustworthiness@10 on B is higher: 0.780 vs 0.700" in text
+  assert "continuity@10 on A ∪ B: PCA(3) and UMAP(3) are not resolved" in text
   assert "1.50 in the original space" in text
 
   changed = "\n".join(findings.answers(_rows(b_trust_a_only=0.95,
                                              mse_spearman=0.40)))
   assert "distort B?** no: fitted on A only it keeps B's structure better" \
          in changed
-  assert "0.950 vs 0.880 (Δ +0.070" in changed
-  assert "Spearman ρ on A ∪ B is lower (0.400 vs 0.550" in changed
+  assert "0.950 vs 0.880, Δ +0.070" in changed
+  assert "Spearman ρ on A ∪ B is lower: 0.400 vs 0.550" in changed
   assert changed != text
 
 
@@ -181,7 +188,7 @@ def test_findings_unresolved_with_one_seed_and_table_shape():
   assert "not resolved at this many seeds" in text
   table = findings.summary_table(_rows())
   assert table[0].startswith("| train | loss | method | seeds | a/trust@10")
-  assert len(table) == 2 + 9
+  assert len(table) == 2 + 10
   assert "| a | recon | ae | 3 | 0.900 ± 0.025 |" in "\n".join(table)
 
 

@@ -18,7 +18,9 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
+from concurrent import futures
 
 import numpy as np
 import pytest
@@ -82,16 +84,34 @@ def _populations(dim, n=300, seed=0):
           pages.Population("body", b, texts_b)]
 
 
-def _open(page: pathlib.Path, tmp: pathlib.Path) -> subprocess.Popen:
+def _render(page: pathlib.Path, tmp: pathlib.Path, timeout: float = 90,
+            attempts: int = 2) -> str:
+  """Runs the page (with the probe) in headless Chromium; returns the DOM
+  after its scripts ran and leaves the screenshot next to the page.
+
+  A browser that hangs (headless Chromium's virtual time does, rarely) is
+  killed with its child processes and started once more; a second hang
+  fails the test.
+  """
   probe = page.with_name(page.stem + "_probe.html")
   probe.write_text(page.read_text(encoding="utf-8").replace(
       "</body>", _PROBE + "</body>"), encoding="utf-8")
-  cmd = [_chromium(), "--headless", "--no-sandbox", "--window-size=1200,900",
-         "--virtual-time-budget=8000", f"--user-data-dir={tmp / page.stem}",
-         f"--screenshot={page.with_suffix('.png')}", "--dump-dom",
-         probe.resolve().as_uri()]
-  return subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, text=True)
+  for attempt in range(attempts):
+    cmd = [_chromium(), "--headless", "--no-sandbox",
+           "--window-size=1200,900", "--virtual-time-budget=8000",
+           f"--user-data-dir={tmp / f'{page.stem}-{attempt}'}",
+           f"--screenshot={page.with_suffix('.png')}", "--dump-dom",
+           probe.resolve().as_uri()]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    try:
+      return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+      os.killpg(proc.pid, signal.SIGKILL)
+      proc.communicate()
+  pytest.fail(f"Chromium hung {attempts} times (> {timeout} s each) on "
+              f"{page.name}.")
 
 
 def _probe(dom: str) -> dict:
@@ -124,8 +144,9 @@ def rendered(tmp_path_factory):
       "2d": (pops2, pages.scatter2d_page(tmp / "p2.html", pops2, "2-D page",
                                          pairs=pairs, max_points=400)),
   }
-  procs = {k: _open(tmp / f"p{k[0]}.html", tmp) for k in made}
-  doms = {k: p.communicate(timeout=120)[0] for k, p in procs.items()}
+  with futures.ThreadPoolExecutor(2) as pool:  # both browsers at once
+    doms = dict(zip(made, pool.map(
+        lambda k: _render(tmp / f"p{k[0]}.html", tmp), made)))
   out_dir = os.environ.get("EMBTRANS_PAGES_SCREENSHOTS")
   if out_dir:  # keep the screenshots to look at
     for k in made:
