@@ -1,4 +1,9 @@
-"""Losses. All take `pred: [batch, d]`, `target: [batch, d]` and return a scalar."""
+"""Losses; each returns a scalar.
+
+Translator losses take `pred: [batch, d]`, `target: [batch, d]`. The
+autoencoder's take its reconstruction, its inputs and its codes
+(`reconstruction`, `similarity_preservation`, `pair_pull`).
+"""
 
 from __future__ import annotations
 

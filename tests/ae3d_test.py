@@ -73,6 +73,9 @@ def test_pca50_umap_composes_pca_then_umap_with_the_seed():
   baselines.fit_baseline("umap3", x, seed=1, umap_factory=_FakeUmap)
   assert _FakeUmap.made[-1].fitted_on == (80, 60)
   assert _FakeUmap.made[-1].kwargs["metric"] == "cosine"
+  baselines.fit_baseline("umap3", x, seed=1, fit_sample=30,
+                         umap_factory=_FakeUmap)
+  assert _FakeUmap.made[-1].fitted_on == (30, 60)
 
 
 def test_unknown_baseline_and_bad_pca_dim():

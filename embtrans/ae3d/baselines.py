@@ -78,6 +78,7 @@ def _fit_umap(x: np.ndarray, metric: str, seed: int, factory: Callable
 
 
 def fit_baseline(method: str, x: np.ndarray, seed: int = 0,
+                 fit_sample: int | None = None,
                  umap_factory: Callable[..., Any] | None = None
                  ) -> Projection:
   """Fits `method` (one of METHODS) on x: [n, d]; returns the projection.
@@ -85,12 +86,21 @@ def fit_baseline(method: str, x: np.ndarray, seed: int = 0,
   Args:
     method: 'pca3', 'umap3' or 'pca50_umap3'.
     x: the fitting points (a training population).
-    seed: UMAP's random_state (PCA is deterministic).
+    seed: UMAP's random_state and the fit sample's seed (PCA itself is
+      deterministic).
+    fit_sample: fit on this many points drawn from x without replacement
+      (None: all); UMAP's cost grows with n, and on two CPU cores a fit on
+      ~6,600 points took about 15 minutes under load.
     umap_factory: builds the UMAP estimator from its kwargs; default
       `umap.UMAP` (tests pass a stand-in).
   """
   if method not in METHODS:
     raise ValueError(f"Unknown baseline {method!r}; known: {METHODS}.")
+  if fit_sample is not None and fit_sample < len(x):
+    if fit_sample < 4:
+      raise ValueError(f"fit_sample must be >= 4 points, got {fit_sample}.")
+    x = np.asarray(x)[np.sort(np.random.default_rng(seed).choice(
+        len(x), fit_sample, replace=False))]
   factory = umap_factory or _umap_factory
   if method == "pca3":
     return fit_pca(x, 3)

@@ -282,12 +282,13 @@ def cross_recall(a: Any, b: Any, pairs: Any, ks: Sequence[int] = (1, 10),
   out = {}
   for name, q, keys, p in (("a2b", a, b, pairs), ("b2a", b, a, pairs[:, ::-1])):
     rows, pos = _positives(p)
+    capped = {k: min(k, len(keys)) for k in ks}  # recall@k = 1 for k >= n
     stats = retrieval.recall_at_k(
         _as_keys(q[rows], metric, "query"), _as_keys(keys, metric, "key"),
-        ks=tuple(min(k, len(keys)) for k in ks), positives=pos,
+        ks=tuple(capped.values()), positives=pos,
         normalize=metric == "cosine")
-    out.update({f"{name}/recall@{k}": float(stats[f"recall@{min(k, len(keys))}"])
-                for k in ks})
+    out.update({f"{name}/recall@{k}": float(stats[f"recall@{c}"])
+                for k, c in capped.items()})
   return out
 
 

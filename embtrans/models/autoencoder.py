@@ -1,6 +1,6 @@
 """Autoencoder to a low-dimensional code (3-D by default), for viewing a space.
 
-    x [b, d_in] --encoder (MLP)--> code [b, code_dim] --decoder (MLP)--> recon [b, out_dim]
+    x [b, d_in] --encoder--> code [b, code_dim] --decoder--> recon [b, out_dim]
 
 The encoder has hidden layers of the widths of the variant, then a linear
 layer to the code (no activation, so the code is not squashed); the decoder
