@@ -14,6 +14,7 @@ INSTALL_REQUIRES = [
     "numpy>=2.2,<3",
     "optax>=0.2.8,<0.3",
     "orbax-checkpoint>=0.12.8,<0.13",
+    "plotly>=7.1,<8",  # interactive pages (embtrans.report.pages).
     "pillow>=10",  # CLIP's image processor (embtrans.encoders.clip).
     "pyarrow>=18",
     "scikit-learn>=1.6,<2",

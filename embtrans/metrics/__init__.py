@@ -6,6 +6,9 @@ k-NN structure: `knn_indices`, `knn_jaccard`, `mutual_knn`,
 `knn_rank_agreement`, `knn_edit_distance`, `knn_agreement`; filtered search:
 `knn_search`.
 Retrieval: `recall_at_k`. Alignment: `alignment_accuracy`.
+Projections (e.g. to 3-D): `trustworthiness`, `continuity`,
+`knn_preservation`, `similarity_spearman`, `cross_recall`, `population_gap`
+(module `projection`).
 
 Every public function validates its arguments on the host (shapes, paired
 rows, k, NaN/inf; the finiteness check syncs with the device) and then runs
@@ -25,21 +28,33 @@ from embtrans.metrics.knn import knn_jaccard
 from embtrans.metrics.knn import knn_rank_agreement
 from embtrans.metrics.knn import knn_search
 from embtrans.metrics.knn import mutual_knn
+from embtrans.metrics.projection import continuity
+from embtrans.metrics.projection import cross_recall
+from embtrans.metrics.projection import knn_preservation
+from embtrans.metrics.projection import population_gap
+from embtrans.metrics.projection import similarity_spearman
+from embtrans.metrics.projection import trustworthiness
 from embtrans.metrics.retrieval import recall_at_k
 
 __all__ = [
     "alignment_accuracy",
+    "continuity",
+    "cross_recall",
     "knn_agreement",
     "knn_edit_distance",
     "knn_indices",
     "knn_jaccard",
+    "knn_preservation",
     "knn_rank_agreement",
     "knn_search",
     "linear_cka",
     "minibatch_cka",
     "mutual_knn",
+    "population_gap",
     "rbf_cka",
     "recall_at_k",
+    "similarity_spearman",
     "stacked_cka",
     "streaming_linear_cka",
+    "trustworthiness",
 ]
