@@ -11,6 +11,12 @@ with the list B of the same point in space y, and average over points:
   the top of the lists most; 1 for identical lists, 0 for disjoint ones.
 * `knn_edit_distance`: Levenshtein distance between the ordered lists, in
   [0, k]; 0 for identical lists.
+* `knn_edit_similarity`: 1 - that distance / k, in [0, 1] (platonic-rep's
+  `edit_distance_knn`).
+* `lcs_knn`: length of the longest common subsequence of the ordered lists,
+  in [0, k] (platonic-rep's `lcs_knn`).
+* `cycle_knn`: whether i is in the x-list of one of the members of its
+  y-list (platonic-rep's `cycle_knn`; not symmetric).
 
 `knn_search(queries, keys, k, mask)` is the query-side kernel: the k best
 keys of each query among the keys its mask allows (an exact filtered search;
@@ -19,7 +25,9 @@ see embtrans.retrieval).
 Similarities are computed in blocks of query rows (block x n tiles) under
 lax.map with `lax.top_k`, so n = 100,000 runs in O(block_size * n) memory.
 The point itself is excluded. Ties are broken by the lower index:
-`lax.top_k` returns equal values in index order.
+`lax.top_k` returns equal values in index order. platonic-rep ranks by the
+inner product of its (L2-normalised) features, which is the default
+metric='cosine' here.
 """
 
 from __future__ import annotations
@@ -52,8 +60,9 @@ def _prepare(x: jax.Array, metric: str) -> tuple[jax.Array, jax.Array]:
 
 
 def _block_topk(rows: jax.Array, queries: jax.Array, keys: jax.Array,
-                offsets: jax.Array, k: int) -> jax.Array:
-  """k best keys of each query, excluding the query's own row.
+                offsets: jax.Array, k: int,
+                exclude_self: bool = True) -> tuple[jax.Array, jax.Array]:
+  """k best keys of each query, by default excluding the query's own row.
 
   Args:
     rows: [b] global row index of each query.
@@ -61,28 +70,47 @@ def _block_topk(rows: jax.Array, queries: jax.Array, keys: jax.Array,
     keys: [n, d] all vectors.
     offsets: [n] per-key score offsets.
     k: neighbours per query.
+    exclude_self: leave the query's own row out of its list.
 
   Returns:
-    [b, k] int32 key indices, best first, ties to the lower index.
+    ([b, k] scores, [b, k] int32 key indices), best first, ties to the lower
+    index.
   """
   scores = jnp.einsum("bd,nd->bn", queries, keys) + offsets
-  is_self = rows[:, None] == jnp.arange(keys.shape[0])
-  return lax.top_k(jnp.where(is_self, -jnp.inf, scores), k)[1]
+  if exclude_self:
+    is_self = rows[:, None] == jnp.arange(keys.shape[0])
+    scores = jnp.where(is_self, -jnp.inf, scores)
+  return lax.top_k(scores, k)
+
+
+def pad_blocks(x: jax.Array, block_size: int) -> jax.Array:
+  """x: [n, ...] zero-padded and cut into [n_blocks, block_size, ...]."""
+  n_blocks = -(-x.shape[0] // block_size)
+  widths = [(0, n_blocks * block_size - x.shape[0])] + [(0, 0)] * (x.ndim - 1)
+  padded = jnp.pad(x, widths)
+  return padded.reshape((n_blocks, block_size) + x.shape[1:])
+
+
+def blocked_topk(x: jax.Array, k: int, metric: str, block_size: int,
+                 exclude_self: bool = True) -> tuple[jax.Array, jax.Array]:
+  """([n, k] scores, [n, k] neighbour lists) of x: [n, d], block by block.
+
+  For metric 'dot' the scores are the inner products x_i . x_j.
+  """
+  n = x.shape[0]
+  x, offsets = _prepare(x, metric)
+  rows = pad_blocks(jnp.arange(n), block_size)
+  queries = pad_blocks(x, block_size)
+  values, lists = lax.map(
+      lambda rq: _block_topk(rq[0], rq[1], x, offsets, k, exclude_self),
+      (rows, queries))
+  return values.reshape(-1, k)[:n], lists.reshape(-1, k)[:n]
 
 
 def _blocked_knn(x: jax.Array, k: int, metric: str,
                  block_size: int) -> jax.Array:
   """[n, k] neighbour lists of x: [n, d], computed block by block."""
-  n = x.shape[0]
-  x, offsets = _prepare(x, metric)
-  n_blocks = -(-n // block_size)
-  padded = n_blocks * block_size
-  rows = jnp.arange(padded).reshape(n_blocks, block_size)
-  queries = jnp.pad(x, ((0, padded - n), (0, 0))).reshape(
-      n_blocks, block_size, -1)
-  lists = lax.map(lambda rq: _block_topk(rq[0], rq[1], x, offsets, k),
-                  (rows, queries))
-  return lists.reshape(padded, k)[:n]
+  return blocked_topk(x, k, metric, block_size)[1]
 
 
 _knn = jax.jit(_blocked_knn, static_argnames=("k", "metric", "block_size"))
@@ -209,8 +237,66 @@ def _edit_distance(a: jax.Array, b: jax.Array) -> jax.Array:
   return jnp.mean(jax.vmap(_levenshtein)(a, b).astype(jnp.float32))
 
 
+@jax.jit
+def _edit_similarity(a: jax.Array, b: jax.Array) -> jax.Array:
+  return 1.0 - _edit_distance(a, b) / a.shape[1]
+
+
+def _lcs_length(a: jax.Array, b: jax.Array) -> jax.Array:
+  """Longest common subsequence of a: [k] and b: [m] (int32 scalar).
+
+  Row i of the DP table is D[i, j] = max(D[i-1, j], D[i, j-1], D[i-1, j-1]
+  + [a_i == b_j]) (equal to the textbook recurrence: on a match the last term
+  is never smaller than the other two). The D[i, j-1] term chains along the
+  row; it is resolved at once as a running maximum over j of the other two
+  terms, so each row is O(m) vector work and the scan has k steps.
+  """
+  zeros = jnp.zeros(b.shape[0] + 1, jnp.int32)
+
+  def row(prev, ai):
+    diagonal = prev[:-1] + (ai == b).astype(jnp.int32)
+    first = jnp.concatenate([zeros[:1], jnp.maximum(diagonal, prev[1:])])
+    return lax.cummax(first), None
+
+  last, _ = lax.scan(row, zeros, a)
+  return last[-1]
+
+
+@jax.jit
+def _lcs(a: jax.Array, b: jax.Array) -> jax.Array:
+  return jnp.mean(jax.vmap(_lcs_length)(a, b).astype(jnp.float32))
+
+
+def rows_in_lists(lists: jax.Array, owners: jax.Array,
+                  block_size: int) -> jax.Array:
+  """[n, m] bool, [i, s] = (i is in lists[owners[i, s]]), block by block.
+
+  Args:
+    lists: [n, k] neighbour lists.
+    owners: [n, m] row indices into lists.
+    block_size: rows per block; memory is O(block_size * m * k).
+  """
+  n = owners.shape[0]
+
+  def block(rows_and_owners):
+    rows, own = rows_and_owners
+    return jnp.any(lists[own] == rows[:, None, None], axis=2)
+
+  found = lax.map(block, (pad_blocks(jnp.arange(n), block_size),
+                          pad_blocks(owners, block_size)))
+  return found.reshape(-1, owners.shape[1])[:n]
+
+
+@functools.partial(jax.jit, static_argnames=("block_size",))
+def _cycle(a: jax.Array, b: jax.Array, block_size: int) -> jax.Array:
+  """Fraction of rows i found in a[j] for some j in b[i]."""
+  back = jnp.any(rows_in_lists(a, b, block_size), axis=1)
+  return jnp.mean(back.astype(jnp.float32))
+
+
 _AGREEMENTS = {"jaccard": _jaccard, "mutual_knn": _mutual,
-               "edit_distance": _edit_distance}
+               "edit_distance": _edit_distance,
+               "edit_similarity": _edit_similarity, "lcs": _lcs}
 
 
 # --------------------------------------------------------------------------
@@ -330,19 +416,65 @@ def knn_edit_distance(x: Any, y: Any, k: int, metric: str = "cosine",
   return _edit_distance(*knn_pair(x, y, k, metric, block_size))
 
 
+def knn_edit_similarity(x: Any, y: Any, k: int, metric: str = "cosine",
+                        block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """1 - mean Levenshtein distance / k of the ordered k-NN lists.
+
+  platonic-rep's `edit_distance_knn` (Huh et al. 2024): `knn_edit_distance`
+  rescaled so that 1 means identical ordered lists and 0 means no neighbour
+  kept in place (distance k).
+
+  Arguments as `knn_jaccard`. Returns a scalar in [0, 1].
+  """
+  return _edit_similarity(*knn_pair(x, y, k, metric, block_size))
+
+
+def lcs_knn(x: Any, y: Any, k: int, metric: str = "cosine",
+            block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """Mean length of the longest common subsequence of the ordered k-NN lists.
+
+  platonic-rep's `lcs_knn` (Huh et al. 2024): neighbours shared by both
+  lists in the same relative order. Like platonic-rep, the mean length is
+  returned, not a fraction: divide by k for one.
+
+  Arguments as `knn_jaccard`. Returns a scalar in [0, k]; k for identical
+  ordered lists.
+  """
+  return _lcs(*knn_pair(x, y, k, metric, block_size))
+
+
+def cycle_knn(x: Any, y: Any, k: int, metric: str = "cosine",
+              block_size: int = DEFAULT_BLOCK_SIZE) -> jax.Array:
+  """Fraction of points that a k-NN cycle y -> x leads back to.
+
+  platonic-rep's `cycle_knn` (Huh et al. 2024): point i counts when i is
+  among the k nearest neighbours in x of at least one of its own k nearest
+  neighbours in y. Not symmetric in x and y, and it can be below 1 even
+  for x = y (an outlier need not be any of its neighbours' neighbours).
+
+  Arguments as `knn_jaccard`; the lookup of the neighbours' lists runs in
+  blocks of `block_size` rows. Returns a scalar in [0, 1].
+  """
+  a, b = knn_pair(x, y, k, metric, block_size)
+  return _cycle(a, b, block_size=min(block_size, a.shape[0]))
+
+
 def knn_agreement(x: Any, y: Any, k: int, p: float = DEFAULT_RBO_P,
                   metric: str = "cosine",
                   block_size: int = DEFAULT_BLOCK_SIZE) -> dict[str, jax.Array]:
-  """All four agreement metrics from one k-NN search per space.
+  """All the agreement metrics from one k-NN search per space.
 
   Returns:
-    {'jaccard', 'mutual_knn', 'rank_agreement', 'edit_distance'}: scalars as
-    the single-metric functions give them.
+    {'jaccard', 'mutual_knn', 'rank_agreement', 'edit_distance',
+     'edit_similarity', 'lcs', 'cycle_knn'}: scalars as `knn_jaccard`,
+    `mutual_knn`, `knn_rank_agreement`, `knn_edit_distance`,
+    `knn_edit_similarity`, `lcs_knn` and `cycle_knn` give them.
   """
   p = _check_p(p)
   a, b = knn_pair(x, y, k, metric, block_size)
   out = {name: fn(a, b) for name, fn in _AGREEMENTS.items()}
   out["rank_agreement"] = _rbo(a, b, p)
+  out["cycle_knn"] = _cycle(a, b, block_size=min(block_size, a.shape[0]))
   return out
 
 
