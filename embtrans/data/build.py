@@ -205,7 +205,10 @@ def _manifest_extra(job: _Job, enc, records) -> dict[str, Any]:
       job.source) else None
   return {
       "name": job.name or f"{job.source or 'import'}/{job.encoder}",
-      "model": job.encoder, "model_config": job.encoder_kwargs,
+      "model": job.encoder,
+      # Every argument, defaults included (e.g. e5_small's mode).
+      "model_config": encoders_lib.encoder_arguments(job.encoder,
+                                                     **job.encoder_kwargs),
       "model_fingerprint": enc.fingerprint(),
       "text_source": job.source, "source_config": src.config if src else {},
       "source_limit": job.limit,
