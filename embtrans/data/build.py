@@ -22,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import pathlib
+import shutil
 import sys
 import time
 from typing import Any, Iterator, Mapping, Sequence
@@ -81,7 +83,8 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
                   source_kwargs: Mapping[str, Any] | None = None,
                   output: os.PathLike | None = None,
                   shard_rows: int | None = None, name: str | None = None,
-                  overwrite: bool = False) -> fmt.EmbeddingDataset:
+                  overwrite: bool = False, rebuild: bool = False
+                  ) -> fmt.EmbeddingDataset:
   """Returns the dataset of `source` x `encoder`, building it if needed.
 
   Args:
@@ -98,6 +101,9 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
       about 64 MiB of vectors, rounded up to a multiple of `batch_size`.
     name: the dataset's name in its manifest; default '<source>/<encoder>'.
     overwrite: replace a different dataset already at `output`.
+    rebuild: build from scratch even where this dataset is complete (to
+      replace a damaged one); a *different* dataset at `output` still needs
+      `overwrite`. The old one stays until the new one is complete.
 
   Raises:
     fmt.DatasetError: bad input (empty texts, duplicate ids, NaN, a dim
@@ -112,24 +118,41 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
   fingerprint = key.rsplit("-", 1)[-1]
   path = pathlib.Path(output) if output else pathlib.Path(
       cache_dir or default_cache_dir()) / key
-  if _reusable(path, fingerprint, explicit=bool(output), overwrite=overwrite):
+  reuse = functools.partial(_reusable, path, fingerprint, bool(output),
+                            overwrite, rebuild)
+  if reuse():
     return fmt.open_dataset(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   with build_lock(path):  # Another process may be building the same one.
-    if not _reusable(path, fingerprint, bool(output), overwrite):
+    if not reuse():
       _build(path, _Job(source, source_kwargs, encoder, encoder_kwargs, limit,
-                        batch_size, shard_rows, name, fingerprint))
+                        batch_size, shard_rows, name, fingerprint, rebuild))
   return fmt.open_dataset(path)
 
 
+def _manifest_or_none(path: pathlib.Path) -> dict | None:
+  """The manifest of a complete dataset at `path`; None if it is unreadable."""
+  try:
+    manifest = json.loads((path / fmt.MANIFEST).read_text(encoding="utf-8"))
+  except (OSError, ValueError):
+    return None
+  return manifest if isinstance(manifest, dict) else None
+
+
 def _reusable(path: pathlib.Path, fingerprint: str, explicit: bool,
-              overwrite: bool) -> bool:
+              overwrite: bool, rebuild: bool = False) -> bool:
   """True if `path` holds this very dataset; False if it must be built."""
   if not fmt.is_complete(path):
     return False
-  manifest = json.loads((path / fmt.MANIFEST).read_text())
-  if manifest.get("fingerprint") == fingerprint or not explicit:
-    return True  # Cache entries are named by their fingerprint.
+  manifest = _manifest_or_none(path)
+  if manifest is None:  # Damaged: only an explicit request replaces it.
+    if rebuild or overwrite:
+      return False
+    raise fmt.DatasetError(f"{path / fmt.MANIFEST} is unreadable or corrupt. "
+                           f"{fmt.REBUILD}")
+  same = manifest.get("fingerprint") == fingerprint or not explicit
+  if same:  # Cache entries are named by their fingerprint.
+    return not rebuild
   if not overwrite:
     raise fmt.DatasetError(
         f"{path} already holds another embedding dataset ("
@@ -164,6 +187,7 @@ class _Job:
   shard_rows: int | None
   name: str | None
   fingerprint: str
+  rebuild: bool = False
 
   def shard_rows_for(self, dim: int) -> int:
     rows = self.shard_rows or fmt.default_shard_rows(dim)
@@ -191,8 +215,9 @@ def _read_records(job: _Job, modality: str
 
 def _check_dim(path: pathlib.Path, dim: int) -> None:
   """An existing dataset at `path` keeps its dim: no silent replacement."""
-  if fmt.is_complete(path):
-    old = json.loads((path / fmt.MANIFEST).read_text()).get("dim")
+  manifest = _manifest_or_none(path) if fmt.is_complete(path) else None
+  if manifest is not None:
+    old = manifest.get("dim")
     if old != dim:
       raise fmt.DatasetError(
           f"{path} holds {old}-d vectors (its manifest says dim={old}); this "
@@ -229,6 +254,9 @@ def _build(path: pathlib.Path, job: _Job) -> None:
   if enc.needs_fit:
     enc.fit([r.text for r in records if fmt.split_of(r.id) == "train"])
   extra = _manifest_extra(job, enc, records)
+  partial = path.with_name(path.name + ".partial")
+  if job.rebuild and partial.exists():  # From scratch: no resume either.
+    shutil.rmtree(partial)
   with fmt.DatasetWriter(path, enc.dim, extra, job.shard_rows_for(enc.dim),
                          resume_key=job.fingerprint) as writer:
     resumed_at, encode_start = writer.rows_done, time.time()
@@ -303,13 +331,14 @@ def _matching_records(ids: Sequence[str], by_id: Mapping[str, Any],
 
 
 def build_from_config(config, output: str | None = None,
-                      cache_dir: str | None = None, overwrite: bool = False
+                      cache_dir: str | None = None, overwrite: bool = False,
+                      rebuild: bool = False
                       ) -> tuple[fmt.EmbeddingDataset, bool, float]:
   """Builds (or reuses) the dataset of an embed config (configs/embed/*.py).
 
   `config` has name, source {name, limit, kwargs}, encoder {name, kwargs},
   batch_size, shard_rows, output, cache_dir; the arguments override the last
-  two.
+  two. `overwrite` and `rebuild`: see build_dataset.
 
   Returns:
     (dataset, built: False when it was already complete, seconds taken).
@@ -323,13 +352,14 @@ def build_from_config(config, output: str | None = None,
   key = dataset_key(*args, config.source.kwargs.to_dict())
   target = pathlib.Path(output or pathlib.Path(
       cache_dir or default_cache_dir()) / key)
-  existed = fmt.is_complete(target) and json.loads(
-      (target / fmt.MANIFEST).read_text()).get("fingerprint") == key.rsplit(
-          "-", 1)[-1]
+  manifest = _manifest_or_none(target) if fmt.is_complete(target) else None
+  existed = not rebuild and (manifest or {}).get(
+      "fingerprint") == key.rsplit("-", 1)[-1]
   ds = build_dataset(*args, cache_dir, config.batch_size,
                      source_kwargs=config.source.kwargs.to_dict(),
                      output=output, shard_rows=config.shard_rows or None,
-                     name=config.name or None, overwrite=overwrite)
+                     name=config.name or None, overwrite=overwrite,
+                     rebuild=rebuild)
   return ds, not existed, time.time() - start
 
 

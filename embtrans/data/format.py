@@ -50,6 +50,10 @@ ROW_PARTS = "rows"  # rows/NNNNN.parquet, the rows of vectors/NNNNN.npy
 PROGRESS = "progress.json"
 STAGED_MANIFEST = "manifest.staged.json"
 TRAIN_PERCENT = 80
+# How a damaged dataset is replaced (the message of every DatasetError that
+# finds one).
+REBUILD = ("Rebuild it: rerun the command that built it (python -m "
+           "embtrans.embed --config=...) with --rebuild.")
 # Checksums are verified on open when the vectors total less than this.
 VERIFY_AUTO_BYTES = 1 << 30
 
@@ -218,8 +222,8 @@ def _read_manifest(path: pathlib.Path) -> dict:
   try:
     manifest = json.loads(mpath.read_text(encoding="utf-8"))
   except (OSError, json.JSONDecodeError) as e:
-    raise DatasetError(f"{mpath} is unreadable or corrupt ({e}). Rebuild the"
-                       " dataset or restore it from a copy.") from e
+    raise DatasetError(f"{mpath} is unreadable or corrupt ({e}). {REBUILD}"
+                       ) from e
   if manifest.get("format") != FORMAT_NAME:
     raise DatasetError(f"{mpath} is not an embtrans embedding dataset "
                        f"(format={manifest.get('format')!r}).")
@@ -235,15 +239,15 @@ def _open_shard(path: pathlib.Path, shard: Mapping[str, Any], dim: int,
   what = f"vector shard {spath}"
   if verify and sha256_file(spath) != shard["sha256"]:
     raise DatasetError(f"{what} does not match its checksum in the manifest:"
-                       " the file is corrupt. Rebuild the dataset.")
+                       f" the file is corrupt. {REBUILD}")
   try:
     arr = np.load(spath, mmap_mode="r", allow_pickle=False)
   except (OSError, ValueError, EOFError) as e:
-    raise DatasetError(f"{what} is unreadable or truncated ({e}). Rebuild the"
-                       " dataset.") from e
+    raise DatasetError(f"{what} is unreadable or truncated ({e}). {REBUILD}"
+                       ) from e
   if arr.ndim != 2 or arr.shape != (shard["rows"], dim):
     raise DatasetError(f"{what} has shape {arr.shape}; the manifest says "
-                       f"({shard['rows']}, {dim}). Rebuild the dataset.")
+                       f"({shard['rows']}, {dim}). {REBUILD}")
   return arr
 
 
@@ -251,8 +255,8 @@ def _read_columns(path: pathlib.Path, columns: list[str] | None) -> pa.Table:
   try:
     return pq.read_table(path / ROWS, columns=columns, memory_map=True)
   except (OSError, pa.ArrowException) as e:
-    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). Rebuild"
-                       " the dataset.") from e
+    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). "
+                       f"{REBUILD}") from e
 
 
 def _read_rows(path: pathlib.Path, count: int) -> pa.Table:
@@ -260,15 +264,15 @@ def _read_rows(path: pathlib.Path, count: int) -> pa.Table:
   try:
     schema = pq.read_schema(path / ROWS)
   except (OSError, pa.ArrowException) as e:
-    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). Rebuild"
-                       " the dataset.") from e
+    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). "
+                       f"{REBUILD}") from e
   if "id" not in schema.names:
     raise DatasetError(f"{path / ROWS} has no 'id' column (columns "
-                       f"{schema.names}). Rebuild the dataset.")
+                       f"{schema.names}). {REBUILD}")
   rows = _read_columns(path, [c for c in ("id", "split") if c in schema.names])
   if rows.num_rows != count:
     raise DatasetError(f"{path / ROWS} has {rows.num_rows} rows; the manifest"
-                       f" says {count}. Rebuild the dataset.")
+                       f" says {count}. {REBUILD}")
   return rows
 
 
@@ -293,7 +297,7 @@ def open_dataset(path: os.PathLike, verify: bool | None = None
   vectors = ShardedVectors(shards)
   if len(vectors) != count:
     raise DatasetError(f"{path}: shards hold {len(vectors)} rows, manifest "
-                       f"says {count}. Rebuild the dataset.")
+                       f"says {count}. {REBUILD}")
   rows = _read_rows(path, count)
   ids = rows.column("id").to_numpy(zero_copy_only=False).astype(str)
   if "split" in rows.column_names:  # Via a mask: no Python str per row.
