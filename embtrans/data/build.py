@@ -60,8 +60,9 @@ def _metadata_columns(records: Sequence[sources_lib.TextRecord]
 
 def dataset_key(source: str | None, encoder: str, limit: int | None,
                 encoder_kwargs: Mapping[str, Any],
-                source_kwargs: Mapping[str, Any] | None = None) -> str:
-  """Cache directory name; changes with anything that changes the vectors.
+                source_kwargs: Mapping[str, Any] | None = None,
+                drop_duplicate_texts: bool = False) -> str:
+  """Cache directory name; changes with anything that changes the rows.
 
   Raises:
     ValueError / FileNotFoundError: unknown names, missing model or data
@@ -72,7 +73,10 @@ def dataset_key(source: str | None, encoder: str, limit: int | None,
   src_fp = src.fingerprint() if src else "no-source"
   identity = encoders_lib.encoder_identity(encoder, **dict(encoder_kwargs))
   model = dict(encoder_kwargs) if identity is None else identity
-  fp = fmt.fingerprint(src_fp, limit or 0, encoder, model)
+  parts = [src_fp, limit or 0, encoder, model]
+  if drop_duplicate_texts:  # Other rows; keys without it stay as they were.
+    parts.append("drop_duplicate_texts")
+  fp = fmt.fingerprint(*parts)
   return f"{source or 'import'}-{limit or 'all'}-{encoder}-{fp}"
 
 
@@ -83,7 +87,8 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
                   source_kwargs: Mapping[str, Any] | None = None,
                   output: os.PathLike | None = None,
                   shard_rows: int | None = None, name: str | None = None,
-                  overwrite: bool = False, rebuild: bool = False
+                  overwrite: bool = False, rebuild: bool = False,
+                  drop_duplicate_texts: bool = False
                   ) -> fmt.EmbeddingDataset:
   """Returns the dataset of `source` x `encoder`, building it if needed.
 
@@ -104,6 +109,9 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
     rebuild: build from scratch even where this dataset is complete (to
       replace a damaged one); a *different* dataset at `output` still needs
       `overwrite`. The old one stays until the new one is complete.
+    drop_duplicate_texts: keep only the first row of each text that occurs
+      under several ids. Repeats are counted, logged and recorded in the
+      manifest (`duplicate_texts`) either way.
 
   Raises:
     fmt.DatasetError: bad input (empty texts, duplicate ids, NaN, a dim
@@ -114,7 +122,12 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
   source_kwargs = dict(source_kwargs or {})
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-  key = dataset_key(source, encoder, limit, encoder_kwargs, source_kwargs)
+  if drop_duplicate_texts and encoders_lib.encoder_modality(encoder) != "text":
+    raise ValueError(f"drop_duplicate_texts applies to text encoders; "
+                     f"{encoder!r} reads {encoders_lib.encoder_modality(encoder)}"
+                     ".")
+  key = dataset_key(source, encoder, limit, encoder_kwargs, source_kwargs,
+                    drop_duplicate_texts)
   fingerprint = key.rsplit("-", 1)[-1]
   path = pathlib.Path(output) if output else pathlib.Path(
       cache_dir or default_cache_dir()) / key
@@ -126,7 +139,8 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
   with build_lock(path):  # Another process may be building the same one.
     if not reuse():
       _build(path, _Job(source, source_kwargs, encoder, encoder_kwargs, limit,
-                        batch_size, shard_rows, name, fingerprint, rebuild))
+                        batch_size, shard_rows, name, fingerprint, rebuild,
+                        drop_duplicate_texts))
   return fmt.open_dataset(path)
 
 
@@ -188,6 +202,7 @@ class _Job:
   name: str | None
   fingerprint: str
   rebuild: bool = False
+  drop_duplicate_texts: bool = False
 
   def shard_rows_for(self, dim: int) -> int:
     rows = self.shard_rows or fmt.default_shard_rows(dim)
@@ -211,6 +226,57 @@ def _read_records(job: _Job, modality: str
     raise fmt.DatasetError(f"Text source {job.source!r} yielded no texts.")
   sources_lib.check_records(records, f"text source {job.source!r}")
   return records
+
+
+def duplicate_texts(records: Sequence[sources_lib.TextRecord],
+                    examples: int = 3) -> dict[str, Any]:
+  """Texts that occur under more than one id.
+
+  Returns:
+    {"rows": rows whose text occurs earlier under another id, "texts":
+    distinct texts that repeat, "examples": [{"text", "ids"}] for the first
+    `examples` of them (text cut to 80 characters, at most 3 ids)}.
+  """
+  ids_of: dict[str, list[str]] = {}
+  for r in records:
+    ids_of.setdefault(r.text, []).append(r.id)
+  repeated = [(t, ids) for t, ids in ids_of.items() if len(ids) > 1]
+  return {"rows": sum(len(ids) - 1 for _, ids in repeated),
+          "texts": len(repeated),
+          "examples": [{"text": t[:80], "ids": ids[:3]}
+                       for t, ids in repeated[:examples]]}
+
+
+def _without_repeats(records: Sequence[sources_lib.TextRecord]
+                     ) -> list[sources_lib.TextRecord]:
+  """The first record of each text, in order."""
+  seen: set[str] = set()
+  out = []
+  for r in records:
+    if r.text not in seen:
+      seen.add(r.text)
+      out.append(r)
+  return out
+
+
+def _handle_duplicates(job: _Job, records) -> tuple[list, dict[str, Any]]:
+  """Reports repeated texts; drops the repeats if the job asks to."""
+  if records is None:
+    return records, {}
+  found = duplicate_texts(records)
+  found["dropped"] = bool(job.drop_duplicate_texts and found["rows"])
+  if found["rows"]:
+    e = found["examples"][0]
+    logging.warning(
+        "%d of %d texts repeat an earlier text under another id (%d distinct "
+        "texts), e.g. ids %s: %r. %s", found["rows"], len(records),
+        found["texts"], e["ids"], e["text"],
+        "Dropped: only the first of each is kept." if found["dropped"] else
+        "Kept: a repeat can land in train and test; drop them with "
+        "drop_duplicate_texts=True.")
+  if found["dropped"]:
+    records = _without_repeats(records)
+  return records, found
 
 
 def _check_dim(path: pathlib.Path, dim: int) -> None:
@@ -245,7 +311,7 @@ def _manifest_extra(job: _Job, enc, records) -> dict[str, Any]:
 
 def _build(path: pathlib.Path, job: _Job) -> None:
   modality = encoders_lib.encoder_modality(job.encoder)
-  records = _read_records(job, modality)
+  records, duplicates = _handle_duplicates(job, _read_records(job, modality))
   enc = encoders_lib.get_encoder(job.encoder, **job.encoder_kwargs)
   _check_dim(path, enc.dim)
   logging.info("Building embedding dataset %s at %s with %s (dim %d); later "
@@ -253,7 +319,8 @@ def _build(path: pathlib.Path, job: _Job) -> None:
   start = time.time()
   if enc.needs_fit:
     enc.fit([r.text for r in records if fmt.split_of(r.id) == "train"])
-  extra = _manifest_extra(job, enc, records)
+  extra = {**_manifest_extra(job, enc, records),
+           "duplicate_texts": duplicates or None}
   partial = path.with_name(path.name + ".partial")
   if job.rebuild and partial.exists():  # From scratch: no resume either.
     shutil.rmtree(partial)
@@ -349,7 +416,8 @@ def build_from_config(config, output: str | None = None,
   source = config.source.name or None
   args = (source, config.encoder.name, config.source.limit or None,
           config.encoder.kwargs.to_dict())
-  key = dataset_key(*args, config.source.kwargs.to_dict())
+  drop = bool(config.get("drop_duplicate_texts", False))
+  key = dataset_key(*args, config.source.kwargs.to_dict(), drop)
   target = pathlib.Path(output or pathlib.Path(
       cache_dir or default_cache_dir()) / key)
   manifest = _manifest_or_none(target) if fmt.is_complete(target) else None
@@ -359,7 +427,7 @@ def build_from_config(config, output: str | None = None,
                      source_kwargs=config.source.kwargs.to_dict(),
                      output=output, shard_rows=config.shard_rows or None,
                      name=config.name or None, overwrite=overwrite,
-                     rebuild=rebuild)
+                     rebuild=rebuild, drop_duplicate_texts=drop)
   return ds, not existed, time.time() - start
 
 
@@ -369,6 +437,15 @@ def summary(ds: fmt.EmbeddingDataset, built: bool, seconds: float) -> str:
   rate = (m.get("build") or {}).get("rows_per_second")
   how = (f"built in {seconds:.1f}s (encoding: {rate} rows/s)" if built
          else f"already built: opened in {seconds:.2f}s")
+  lines = []
+  dup = m.get("duplicate_texts") or {}
+  if dup.get("rows"):
+    e = dup["examples"][0]
+    lines.append(
+        f"  duplicates   {dup['rows']} rows repeat an earlier text under "
+        f"another id ({dup['texts']} texts; e.g. ids {e['ids']}): "
+        + ("dropped" if dup.get("dropped") else
+           "kept (drop_duplicate_texts=True drops them)"))
   return "\n".join([
       f"{ds.path}", f"  name         {ds.name}",
       f"  model        {m.get('model')} {m.get('model_config') or ''}",
@@ -376,7 +453,7 @@ def summary(ds: fmt.EmbeddingDataset, built: bool, seconds: float) -> str:
       f"  rows         {len(ds)} ({m.get('num_train')} train, "
       f"{m.get('num_test')} test), dim {ds.dim}, normalized "
       f"{m.get('normalized')}",
-      f"  fingerprint  {m.get('fingerprint')}", f"  {how}"])
+      *lines, f"  fingerprint  {m.get('fingerprint')}", f"  {how}"])
 
 
 def find_dataset(spec: str, cache_dir: os.PathLike | None = None
