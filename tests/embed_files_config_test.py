@@ -74,5 +74,5 @@ def test_missing_path_or_column_is_one_clear_error(tmp_path):
         "embed/files", f"path={path},encoder="
         f"{embed_helpers.register_hash_encoder()}"),
                             cache_dir=str(tmp_path / "c"))
-  # No dataset, no partial.
-  assert not [p for p in (tmp_path / "c").glob("*-*") if p.is_dir()]
+  # No dataset, no partial, no lock file.
+  assert not list((tmp_path / "c").glob("*-*"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import functools
 import json
 import os
@@ -37,6 +36,7 @@ from tqdm import tqdm
 
 from embtrans import encoders as encoders_lib
 from embtrans.data import format as fmt
+from embtrans.data import ownership
 from embtrans.data import sources as sources_lib
 from embtrans.data.digests import default_cache_dir
 
@@ -133,6 +133,8 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
       cache_dir or default_cache_dir()) / key
   reuse = functools.partial(_reusable, path, fingerprint, bool(output),
                             overwrite, rebuild)
+  if not output:  # Leftovers of dead builds in the cache (ownership.py).
+    ownership.clean_stale(path.parent)
   if reuse():
     return fmt.open_dataset(path)
   path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,13 +181,10 @@ def _reusable(path: pathlib.Path, fingerprint: str, explicit: bool,
 
 @contextlib.contextmanager
 def build_lock(path: pathlib.Path) -> Iterator[None]:
-  """An exclusive advisory lock on `<path>.lock` (released on exit/crash)."""
-  with open(path.with_name(path.name + ".lock"), "w") as f:
-    fcntl.flock(f, fcntl.LOCK_EX)
-    try:
-      yield
-    finally:
-      fcntl.flock(f, fcntl.LOCK_UN)
+  """An exclusive lock on `<path>.lock`, released (and the file removed) on
+  exit; the kernel releases it if the process dies (see ownership.py)."""
+  with ownership.exclusive(path.with_name(path.name + ".lock")):
+    yield
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,6 +40,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from absl import logging
 
+from embtrans.data import ownership
+
 FORMAT_NAME = "embtrans.embedding_dataset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -181,6 +183,16 @@ class EmbeddingDataset:
   @property
   def name(self) -> str:
     return str(self.manifest.get("name", self.path.name))
+
+  @property
+  def model_name(self) -> str:
+    """The embedding model: the encoder, or for an import the model it
+    names (e.g. 'openai/text-embedding-3-small')."""
+    model = self.manifest.get("model")
+    config = self.manifest.get("model_config") or {}
+    if model == "precomputed" and config.get("model"):
+      return str(config["model"])
+    return str(model or self.name)
 
   @property
   def rows(self) -> pa.Table:
@@ -361,6 +373,8 @@ class DatasetWriter:
       (self.partial / VECTOR_DIR).mkdir(parents=True)
       (self.partial / ROW_PARTS).mkdir()
       self._write_progress()
+    # Who writes it: ownership.clean_stale removes it once that one is gone.
+    ownership.record_owner(self.partial)
     return self
 
   def __exit__(self, exc_type, exc, tb) -> None:
@@ -498,6 +512,7 @@ class DatasetWriter:
     os.replace(self.partial, self.path)
     os.replace(self.path / STAGED_MANIFEST, self.path / MANIFEST)
     (self.path / PROGRESS).unlink()
+    (self.path / ownership.OWNER).unlink(missing_ok=True)
     shutil.rmtree(self.path / ROW_PARTS)
     shutil.rmtree(old, ignore_errors=True)
     return self.path
