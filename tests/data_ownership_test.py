@@ -2,12 +2,14 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 
 import numpy as np
+import pytest
 
 from embtrans.data import build
 from embtrans.data import format as fmt
@@ -20,6 +22,7 @@ from tests import helpers
 _KILLED_WRITER = """
 import os, signal, sys
 import numpy as np
+import pytest
 from embtrans.data import build, format as fmt
 root, resume = sys.argv[1], sys.argv[2] == "resume"
 path = __import__("pathlib").Path(root) / "ds"
@@ -31,14 +34,27 @@ with build.build_lock(path):
 """
 
 
-def _killed_writer(root, resume):
-  root.mkdir(parents=True, exist_ok=True)
-  proc = subprocess.run(
-      [sys.executable, "-c", _KILLED_WRITER, str(root),
-       "resume" if resume else "fresh"], cwd=helpers.ROOT, check=False,
-      env={**os.environ, "PYTHONPATH": str(helpers.ROOT)})
-  assert proc.returncode == -9
-  assert (root / "ds.partial").is_dir() and (root / "ds.lock").is_file()
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+  """`killed(root, resume)` leaves in `root` what a SIGKILLed writer left:
+  ds.partial (owner.json naming the dead process) and ds.lock."""
+  made = {}
+  for resume in (False, True):
+    root = tmp_path_factory.mktemp("killed")
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(root),
+         "resume" if resume else "fresh"], cwd=helpers.ROOT, check=False,
+        env={**os.environ, "PYTHONPATH": str(helpers.ROOT)})
+    assert proc.returncode == -9
+    assert (root / "ds.partial").is_dir() and (root / "ds.lock").is_file()
+    made[resume] = root
+
+  def copy(root, resume):
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(made[resume] / "ds.partial", root / "ds.partial")
+    shutil.copy2(made[resume] / "ds.lock", root / "ds.lock")
+
+  return copy
 
 
 def test_lock_file_names_its_owner_and_goes_on_release(tmp_path):
@@ -72,8 +88,8 @@ def test_exclusive_stays_exclusive_while_files_are_removed(tmp_path):
   assert not clashes and not lock.exists()
 
 
-def test_a_killed_writers_partial_and_lock_are_cleaned(tmp_path):
-  _killed_writer(tmp_path, resume=False)
+def test_a_killed_writers_partial_and_lock_are_cleaned(tmp_path, killed):
+  killed(tmp_path, resume=False)
   record = json.loads((tmp_path / "ds.partial" / ownership.OWNER).read_text())
   assert ownership.owner_gone(record) is True
   removed = ownership.clean_stale(tmp_path)
@@ -81,20 +97,18 @@ def test_a_killed_writers_partial_and_lock_are_cleaned(tmp_path):
   assert not list(tmp_path.iterdir())
 
 
-def test_a_resumable_partial_is_kept_for_a_while(tmp_path):
-  _killed_writer(tmp_path, resume=True)
+def test_a_resumable_partial_is_kept_for_a_while(tmp_path, killed):
+  killed(tmp_path, resume=True)
   assert ownership.clean_stale(tmp_path) == [tmp_path / "ds.lock"]
   partial = tmp_path / "ds.partial"
   with fmt.DatasetWriter(tmp_path / "ds", 2, shard_rows=4,
                          resume_key="k") as w:
     assert w.rows_done == 4  # A rerun resumes from it...
-    raise_after = w.rows_done
-    w.add([f"r{i}" for i in range(raise_after, 6)],
-          np.ones((6 - raise_after, 2), np.float32))
+    w.add([f"r{i}" for i in range(4, 6)], np.ones((2, 2), np.float32))
   assert not partial.exists()
   assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == [
       fmt.MANIFEST, fmt.ROWS, "vectors"]
-  _killed_writer(tmp_path / "again", resume=True)
+  killed(tmp_path / "again", resume=True)
   old = time.time() - (ownership.RESUMABLE_DAYS + 1) * 86400
   for p in (tmp_path / "again" / "ds.partial").rglob("*"):
     os.utime(p, (old, old))
@@ -114,9 +128,10 @@ def test_live_or_unknown_owners_are_left_alone(tmp_path):
     assert (tmp_path / "mine.partial").is_dir() and elsewhere.is_dir()
 
 
-def test_a_cache_build_leaves_no_lock_and_sweeps_dead_builds(tmp_path):
+def test_a_cache_build_leaves_no_lock_and_sweeps_dead_builds(tmp_path,
+                                                             killed):
   cache = tmp_path / "cache"
-  _killed_writer(cache, resume=False)
+  killed(cache, resume=False)
   path = tmp_path / "notes.jsonl"
   path.write_text('{"text": "one note"}\n{"text": "another note"}\n')
   ds = build.build_dataset("files", embed_helpers.register_hash_encoder(),
