@@ -8,6 +8,7 @@ import functools
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.stats import ortho_group
@@ -125,6 +126,23 @@ def test_cknna_invariant_to_rotation_and_isotropic_scale():
     np.testing.assert_allclose(
         metrics.cknna(x, 0.2 * x @ q[:D1], 10, normalize=normalize), 1.0,
         atol=2e-6)
+
+
+@pytest.mark.parametrize("unbiased", [True, False])
+def test_masked_hsic_at_large_n_closed_form(unbiased):
+  # Lists that pair each row with its neighbour 2i <-> 2i + 1, kernel value
+  # 1: M o K is that permutation matrix P, so tr(P P) = 1^T P 1 = n and
+  # 1^T P P 1 = n. n is beyond the int32 range of n^2, and the masked HSIC
+  # needs no search, so this costs O(n).
+  n = 50_000
+  lists = jnp.asarray(np.arange(n) ^ 1, jnp.int32)[:, None]
+  ones = jnp.ones((n, 1), jnp.float32)
+  got = knn_cka._masked_hsic(lists, ones, lists, ones, unbiased, 4096)
+  if unbiased:
+    want = (n + n * n / ((n - 1) * (n - 2)) - 2 * n / (n - 2)) / (n * (n - 3))
+  else:
+    want = n - 2 * n / n + n * n / n**2
+  np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
 def test_cknna_compiles_once_per_shape(monkeypatch):

@@ -79,6 +79,7 @@ def _masked_hsic(a: jax.Array, pa: jax.Array, b: jax.Array, qb: jax.Array,
   cols_q = jax.ops.segment_sum(q.reshape(-1), a.reshape(-1), n)
   trace = jnp.sum(jnp.where(back, p * q, 0.0))  # Q_ji = Q_ij
   sums = jnp.sum(rows_p) * jnp.sum(rows_q)
+  n = float(n)  # n^2 overflows int32 from n = 46,341 on
   if unbiased:
     value = (trace + sums / ((n - 1) * (n - 2))
              - 2.0 / (n - 2) * jnp.dot(cols_p, rows_q))
@@ -149,8 +150,11 @@ def cknna(x: Any, y: Any, k: int | None, unbiased: bool = True,
     block_size: query rows per block; memory is O(block_size * n).
 
   Returns:
-    Scalar CKNNA, at most 1 (1 when y is x rotated and scaled); NaN when a
-    space's own similarity is not positive.
+    Scalar CKNNA: 1 when y is x rotated and scaled. The numerator's mask
+    is the intersection of both spaces' lists and the denominator's are
+    each space's own, so it is not the cosine of two fixed vectors and no
+    bound of 1 is guaranteed. NaN when a space's own similarity is not
+    positive.
 
   Raises:
     ValueError: bad ranks, mismatched n, too few rows (4 when unbiased),
