@@ -18,7 +18,7 @@ budget; self_blocks=1 doubles the cost), MRL dim 256, every run seeing 32,000
 training pairs (~3.9 epochs). `size=full` is the ViT-L/14 shape for a GPU/TPU.
 """
 
-from embtrans.alignment import config as align_config
+from embtrans import config_lib
 
 LATENT_INITS = ("correct", "std", "bug")
 LRS = (2e-4, 2e-3)
@@ -27,7 +27,7 @@ BATCHES = (64, 128)
 
 
 def get_config(arg=None):
-  a = align_config.parse_common(
+  a = config_lib.parse_align_arg(
       arg, head="perceiver", latent_init="correct", latent_init_std=0.02,
       latent_ln=True, tiny=False, seeds=3, width=32, heads=2, self_blocks=0,
       tokens_per_item=16, pairs=32000)
@@ -41,17 +41,17 @@ def get_config(arg=None):
   if size == "small" and a.head == "perceiver":
     overrides.update(width=a.width, num_heads=a.heads,
                      self_per_cross=a.self_blocks)
-  model = align_config.head_config(a.head, size, **overrides)
-  data = align_config.data_config(a.data, size, a.seed, a.tokens, a.targets)
+  model = config_lib.align_head_config(a.head, size, **overrides)
+  data = config_lib.align_data_config(a.data, size, a.seed, a.tokens, a.targets)
   if size == "small" and a.data == "synthetic":
     data.update(num_tokens=a.tokens_per_item)
   batch = 32 if size == "tiny" else a.batch
   # Every cell sees the same number of training pairs (`pairs`), so batch
   # 64 runs twice the steps of batch 128 (as when training for N epochs).
   steps = a.steps or (a.pairs // batch if size == "small" else
-                      align_config.DEFAULT_STEPS[size])
-  config = align_config.alignment_config(
-      model, data, align_config.mrl_dim(size), a.lr, batch, steps, a.seed,
+                      config_lib.ALIGN_DEFAULT_STEPS[size])
+  config = config_lib.alignment_config(
+      model, data, config_lib.align_mrl_dim(size), a.lr, batch, steps, a.seed,
       a.seeds)
   config.log_every = max(1, steps // 40)
   return config
