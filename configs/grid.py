@@ -2,6 +2,8 @@
 
   python -m embtrans.sweep --config=configs/grid.py --workdir=/tmp/grid
   python -m embtrans.report /tmp/grid
+  python -m embtrans.main --config=configs/grid.py:source=minilm,target=tfidf_lsa,arch=mlp1_w8 --workdir=W
+                                                     one cell alone
 
   --config=configs/grid.py:spaces=minilm+tfidf_lsa   a subset of the spaces
   --config=configs/grid.py:spaces=/data/a+/data/b    embedding-dataset dirs
@@ -13,8 +15,9 @@
 Members: for each ordered pair (source, target) of distinct spaces, one
 translator per entry of ARCHS, trained with MSE on the 80% train split; plus
 one closed-form row per pair and `config.baselines` entry, fitted on the same
-split. Members whose shapes agree (arch, source dim, target dim) train
-together in one compiled program (`embtrans.sweep`).
+split. Cells whose shapes agree (arch, source dim, target dim) train
+together in one compiled program (`embtrans.sweep`); any cell runs alone
+through `embtrans.main` with the same numbers.
 
 Step budgets are per arch (`ARCHS`). They are set so that the default grid
 (3 spaces, 42 trained members) runs in under 10 minutes on a 2-core CPU;
@@ -23,6 +26,9 @@ budget on faster hardware. The report states the steps each member got.
 """
 
 import itertools
+import os
+import pathlib
+import re
 
 import ml_collections
 
@@ -60,11 +66,43 @@ TINY_ARCHS = ("linear", "mlp1_w1", "mlp1_w8", "mlp2_w1")
 DEFAULT_SPACES = "minilm+minilm_static+tfidf_lsa"
 
 
-def sweep(add, spaces, archs):
-  """Calls `add(source=, target=, arch=)` once per trained member."""
+CLOSED_FORM = ("lstsq", "procrustes")
+
+
+def _names(arg) -> tuple[tuple[str, ...], tuple[str, ...]]:
+  spaces = tuple(s for s in arg.spaces.split("+") if s)
+  archs = tuple(a for a in arg.archs.split("+") if a) or (
+      TINY_ARCHS if arg.tiny else tuple(ARCHS))
+  unknown = [a for a in archs if a not in ARCHS]
+  if unknown:
+    raise ValueError(f"Unknown archs {unknown}; known: {sorted(ARCHS)}.")
+  if len(spaces) < 2 or len(set(spaces)) != len(spaces):
+    raise ValueError(f"spaces must name at least two distinct spaces joined "
+                     f"by '+', got {arg.spaces!r}.")
+  return spaces, archs
+
+
+def _arg(arg):
+  return config_lib.parse_arg(
+      arg, source="", target="", arch="linear", spaces=DEFAULT_SPACES,
+      archs="", seed=0, steps_scale=1.0, tiny=False)
+
+
+def sweep(add, arg=None):
+  """One trained cell per (ordered pair of spaces, arch), plus one closed-form
+  cell per pair and CLOSED_FORM entry."""
+  spaces, archs = _names(_arg(arg))
   for source, target in itertools.permutations(spaces, 2):
-    for arch in archs:
+    for arch in archs + CLOSED_FORM:
       add(source=source, target=target, arch=arch)
+
+
+def cell_name(factors) -> str:
+  """'minilm->tfidf_lsa~mlp1_w8' (dataset dirs by their basename)."""
+  short = lambda s: re.sub(r"[^A-Za-z0-9_.+-]", "_",  # pylint: disable=g-long-lambda
+                           pathlib.Path(s).name if os.sep in s else s)
+  return (f"{short(factors['source'])}->{short(factors['target'])}"
+          f"~{factors['arch']}")
 
 
 def _arch_config(name: str, steps_scale: float, tiny: bool) -> dict:
@@ -79,39 +117,35 @@ def _arch_config(name: str, steps_scale: float, tiny: bool) -> dict:
 
 
 def get_config(arg=None):
-  arg = config_lib.parse_arg(
-      arg, spaces=DEFAULT_SPACES, archs="", seed=0, steps_scale=1.0,
-      tiny=False)
-  spaces = tuple(s for s in arg.spaces.split("+") if s)
-  archs = tuple(a for a in arg.archs.split("+") if a) or (
-      TINY_ARCHS if arg.tiny else tuple(ARCHS))
-  unknown = [a for a in archs if a not in ARCHS]
-  if unknown:
-    raise ValueError(f"Unknown archs {unknown}; known: {sorted(ARCHS)}.")
-  if len(spaces) < 2 or len(set(spaces)) != len(spaces):
-    raise ValueError(f"spaces must name at least two distinct spaces joined "
-                     f"by '+', got {arg.spaces!r}.")
-  if arg.steps_scale <= 0:
-    raise ValueError(f"steps_scale must be > 0, got {arg.steps_scale}.")
+  """One cell: the translator `source -> target` with arch `arch`.
 
-  # Loss, optimizer and evaluation defaults are the single trainer's.
-  base = config_lib.translator_config(dict(name="linear"), None)
-  c = ml_collections.ConfigDict()
-  c.trainer = "grid"  # Run with embtrans.sweep, not embtrans.main.
-  c.seed = arg.seed
-  c.data = dict(source="pydocs", spaces=spaces, limit=0, cache_dir="",
-                label_column="package")
-  c.loss = base.loss
-  c.optimizer = base.optimizer  # learning_rate, warmup_steps: per arch.
-  c.num_devices = base.num_devices
-  c.max_inflight_steps = base.max_inflight_steps
-  c.eval_batch_size = base.eval_batch_size
-  c.recall_ks = base.recall_ks
-  c.baselines = base.baselines
-  c.archs = {a: _arch_config(a, arg.steps_scale, arg.tiny) for a in archs}
-  members = []
-  sweep(lambda **m: members.append(m), spaces, archs)
-  c.members = tuple(members)
+  The pair is stored as data.a / data.b in the order of `spaces` plus a
+  direction, so both directions of a pair share one pairing by id.
+  """
+  arg = _arg(arg)
+  spaces, _ = _names(arg)
+  source, target = arg.source or spaces[0], arg.target or spaces[1]
+  for s in (source, target):
+    if s not in spaces:
+      raise ValueError(f"{s!r} is not one of spaces={arg.spaces!r}.")
+  if arg.arch not in ARCHS and arg.arch not in CLOSED_FORM:
+    raise ValueError(f"Unknown arch {arg.arch!r}; known: "
+                     f"{sorted(ARCHS) + list(CLOSED_FORM)}.")
+  forward = spaces.index(source) < spaces.index(target)
+  a, b = (source, target) if forward else (target, source)
+  spec = (_arch_config(arg.arch, arg.steps_scale, arg.tiny)
+          if arg.arch in ARCHS else dict(model=dict(name=arg.arch), steps=1,
+                                         batch_size=32, learning_rate=1e-3,
+                                         warmup_steps=0))
+  c = config_lib.translator_config(
+      spec["model"], f"a={a},b={b},direction="
+      f"{'a_to_b' if forward else 'b_to_a'},seed={arg.seed},tiny={arg.tiny}")
+  c.num_train_steps = spec["steps"]
+  c.batch_size = spec["batch_size"]
+  c.optimizer.learning_rate = spec["learning_rate"]
+  c.optimizer.warmup_steps = spec["warmup_steps"]
+  c.data.label_column = "package"
+  c.baselines = ()  # Closed-form fits are cells of their own.
   c.evals = dict(cka=dict(type="cka"), knn=dict(type="knn", k=10))
   c.overlap_k = 10
   c.log_every = 10  # Steps per compiled chunk; losses are fetched per chunk.
@@ -126,7 +160,6 @@ def get_config(arg=None):
   c.max_checkpoint_gib = 1.0
   c.save_predictions = True  # float16 test translations, for the report.
   if arg.tiny:
-    c.data.limit = 400
     c.eval_batch_size = 64
     c.log_every, c.checkpoint_every = 10, 10
   return c

@@ -14,6 +14,14 @@ import os
 import sys
 from typing import Iterator
 
+# Offline defaults for every entry point (each imports this module first):
+# no model or dataset hub is reachable, so never try one.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+               "TOKENIZERS_PARALLELISM": "false"}
+for _key, _value in OFFLINE_ENV.items():
+  os.environ.setdefault(_key, _value)
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import jax
 from absl import logging
 

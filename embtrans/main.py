@@ -6,17 +6,12 @@ Everything else lives in `embtrans.train.train_and_evaluate`, which tests call
 directly; this file only parses flags.
 """
 
-import os
+from embtrans import cli  # Offline defaults first. pylint: disable=g-bad-import-order
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from embtrans import cli
 from embtrans import train
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, "

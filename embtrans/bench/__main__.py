@@ -1,23 +1,30 @@
-"""Dispatches `python -m embtrans.bench <name> [args]` to bench/<name>.py."""
+"""Dispatches `python -m embtrans.bench <name> [--flags]` to bench/<name>.py.
 
-from __future__ import annotations
+Each benchmark module defines absl flags and `main(argv)`; its flags are
+parsed here, after the name.
+"""
+
+from embtrans import cli  # Offline defaults first. pylint: disable=g-bad-import-order
 
 import importlib
 import sys
 
+from absl import app
+
 from embtrans.bench import known_benchmarks
 
 
-def main(argv: list[str] | None = None) -> int:
-  argv = sys.argv[1:] if argv is None else list(argv)
+def main() -> int:
   known = known_benchmarks()
-  if not argv or argv[0] not in known:
-    given = f"Unknown benchmark {argv[0]!r}. " if argv else ""
-    print(f"{given}Usage: python -m embtrans.bench <name> [args]; known"
-          f" benchmarks: {', '.join(known)}.", file=sys.stderr)
+  if len(sys.argv) < 2 or sys.argv[1] not in known:
+    given = f"Unknown benchmark {sys.argv[1]!r}. " if len(sys.argv) > 1 else ""
+    print(f"embtrans.bench: error: {given}Usage: python -m embtrans.bench "
+          f"<name> [--flags]; known benchmarks: {', '.join(known)}.",
+          file=sys.stderr)
     return 2
-  module = importlib.import_module(f"embtrans.bench.{argv[0]}")
-  return module.main(argv[1:]) or 0
+  module = importlib.import_module(f"embtrans.bench.{sys.argv[1]}")
+  app.run(module.main, argv=[f"embtrans.bench {sys.argv[1]}"] + sys.argv[2:])
+  return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ program may differ in lr without recompiling. For a single member this is
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 import jax
@@ -36,7 +38,15 @@ def create(o: ml_collections.ConfigDict, num_steps: int
 
   `o.decay` ('all' | 'kernels', default 'all') picks what weight decay
   applies to; 'kernels' leaves biases, norms, latents and scales alone.
+  Equal settings return the same objects, so programs that share them
+  share compiled functions too.
   """
+  return _create(json.dumps(o.to_dict(), sort_keys=True), int(num_steps))
+
+
+@functools.lru_cache(maxsize=64)
+def _create(settings: str, num_steps: int):
+  o = ml_collections.ConfigDict(json.loads(settings))
   decay = o.get("decay", "all")
   if decay not in DECAY:
     raise ValueError(f"config.optimizer.decay must be one of {DECAY}, got "

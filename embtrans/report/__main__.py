@@ -1,24 +1,29 @@
-"""Write the report of a translator grid.
+"""Write the report of any run or sweep workdir.
 
-  python -m embtrans.report /tmp/grid                 -> /tmp/grid/report/
-  python -m embtrans.report /tmp/grid --out=docs/results/grid
-  python -m embtrans.report /tmp/grid --member='minilm->tfidf_lsa/mlp1_w8'
-  python -m embtrans.report /tmp/grid --noumap        (skip the UMAP fits)
+  python -m embtrans.report W                  -> W/report/
+  python -m embtrans.report W --out=docs/results/grid
+  python -m embtrans.report W --member='minilm->tfidf_lsa~mlp1_w8'   (grid)
+  python -m embtrans.report W --noumap         (grid: skip the UMAP fits)
+
+What W holds decides the report: a sweep of `translate` cells -> the grid
+report; a sweep of `align` cells -> the ablation report; a single run
+(results.json at the top) -> the run report.
 """
 
-import os
-import sys
+from embtrans import cli  # Offline defaults first. pylint: disable=g-bad-import-order
+
+import pathlib
 
 from absl import app
 from absl import flags
 
-from embtrans.report import grid
+from embtrans.report import dispatch
 
 _OUT = flags.DEFINE_string("out", None, "Output directory (default "
                            "<workdir>/report).")
-_MEMBER = flags.DEFINE_string("member", None, "Member shown in the UMAP, "
-                              "heatmaps and searches (default: automatic).")
-_UMAP = flags.DEFINE_bool("umap", True, "Fit UMAP (the first fit in a "
+_MEMBER = flags.DEFINE_string("member", None, "Grid: the member shown in the "
+                              "UMAP, heatmaps and searches (default: auto).")
+_UMAP = flags.DEFINE_bool("umap", True, "Grid: fit UMAP (the first fit in a "
                           "process compiles numba code, ~1 min).")
 
 
@@ -26,14 +31,11 @@ def main(argv):
   if len(argv) != 2:
     raise app.UsageError("Usage: python -m embtrans.report <workdir> "
                          "[--out=DIR] [--member=NAME] [--noumap]")
-  try:
-    out = grid.write_report(argv[1], _OUT.value, _MEMBER.value, _UMAP.value)
-  except (FileNotFoundError, ValueError) as e:
-    if os.environ.get("EMBTRANS_TRACEBACK"):
-      raise
-    sys.exit(f"embtrans.report: error: {e}")
-  print(f"Wrote {out}/README.md, results.csv and "
-        f"{', '.join(grid.FIGURES)}")
+  with cli.user_errors("embtrans.report"):
+    out, figures = dispatch.write_report(pathlib.Path(argv[1]), _OUT.value,
+                                         member=_MEMBER.value,
+                                         umap=_UMAP.value)
+  print(f"Wrote {out}/README.md and {', '.join(figures)}")
 
 
 if __name__ == "__main__":

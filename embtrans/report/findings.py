@@ -12,6 +12,7 @@ import math
 import pathlib
 from typing import Mapping, Sequence
 
+from embtrans.report import io
 from embtrans.report import tables
 
 Curves = Mapping[str, list[tuple[int, float]]]  # member key -> (step, loss)
@@ -24,15 +25,11 @@ def load_curves(workdir: pathlib.Path, rows: Sequence[tables.Row]) -> Curves:
   """Training-loss curves of the trained members (from metrics.jsonl)."""
   out = {}
   for r in rows:
-    path = workdir / "members" / r["key"] / "metrics.jsonl"
-    if r.get("kind") != "trained" or not path.is_file():
+    seeds = io.seed_dirs(workdir / "cells" / r["key"])
+    if r.get("kind") != "trained" or not seeds:
       continue
-    points = {}
-    for line in path.read_text().splitlines():
-      entry = json.loads(line)
-      if "train/loss" in entry:
-        points[int(entry["step"])] = float(entry["train/loss"])
-    out[r["key"]] = sorted(points.items())
+    steps, values = io.curve(seeds[0])
+    out[r["key"]] = list(zip(steps.tolist(), values.tolist()))
   return out
 
 

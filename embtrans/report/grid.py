@@ -19,12 +19,16 @@ from typing import Any, Sequence
 import numpy as np
 from absl import logging
 
+import ml_collections
+
 from embtrans.data import format as fmt
+from embtrans.report import io
 from embtrans.report import findings
 from embtrans.report import plots
 from embtrans.report import readme
 from embtrans.report import searches
 from embtrans.report import tables
+from embtrans.tasks import translate
 
 FIGURES = ("mse_vs_width.png", "recall1_vs_width.png", "loss_curves.png",
            "umap.png", "kernels.png")
@@ -50,21 +54,19 @@ class ShowcaseData:
   """Test arrays, texts and labels of one member, in its pair's row order."""
 
   def __init__(self, workdir: pathlib.Path, row: tables.Row):
-    data = json.loads((workdir / "data.json").read_text())
-    config = json.loads((workdir / "config.json").read_text())
-    by_name = {v["name"]: v for v in data["spaces"].values()}
-    ids = json.loads((workdir / "pairs" /
-                      f"{row['source']}__{row['target']}.json").read_text())
-    src, tgt = (self._open(by_name[row[s]]["path"]) for s in ("source",
-                                                                 "target"))
-    self.ids = np.asarray(ids)
-    self.source = self._rows(src, ids)
-    self.target = self._rows(tgt, ids)
-    self.translated = np.load(workdir / "members" / row["key"] /
-                              "test_translated.npy").astype(np.float32)
-    rows = self._index(tgt, ids)
+    cell = io.read_cell(workdir / "cells" / row["key"])
+    config = ml_collections.ConfigDict(cell["config"])
+    for side in ("source_path", "target_path"):
+      self._open(cell["data"][side])  # A clear error if one is gone.
+    data = translate.load_data(config)
+    test = data.paired.test
+    self.ids, self.source, self.target = np.asarray(test.ids), test.a, test.b
+    seed = io.seed_dirs(workdir / "cells" / row["key"])[0]
+    self.translated = np.load(seed / "test_translated.npy").astype(np.float32)
+    tgt = self._open(cell["data"]["target_path"])
+    rows = self._index(tgt, test.ids)
     self.texts = tgt.column("text")[rows]
-    label = config.get("data", {}).get("label_column", "")
+    label = config.data.get("label_column", "")
     self.label_column = label
     self.labels = (np.asarray(tgt.column(label)[rows]).astype(str)
                    if label and label in tgt.rows.column_names else None)
@@ -101,12 +103,6 @@ def heatmap_sample(labels: np.ndarray | None, n: int, rows: int,
     picked.extend(rng.choice(members, min(per, len(members)), replace=False))
   picked = np.asarray(picked, np.int64)
   return picked[np.lexsort((picked, labels[picked]))]
-
-
-def _runs(workdir: pathlib.Path) -> list[dict[str, Any]]:
-  path = workdir / "runs.jsonl"
-  return [json.loads(l) for l in path.read_text().splitlines()] if (
-      path.is_file()) else []
 
 
 def write_report(workdir: str | pathlib.Path, out: str | None = None,
@@ -150,11 +146,27 @@ def write_report(workdir: str | pathlib.Path, out: str | None = None,
       examples, [i.removeprefix("pydocs:") for i in data.ids], data.texts, k)
   text = readme.render(readme.Inputs(
       rows=rows, curves=curves, showcase=show, search_md=search_md,
-      runs=_runs(workdir), data=json.loads((workdir / "data.json").read_text()),
+      runs=io.sweep_runs(workdir), data=_data_summary(workdir, rows),
       label_column=data.label_column if data.labels is not None else ""))
   (out_dir / "README.md").write_text(text, encoding="utf-8")
   logging.info("Report written to %s in %.1fs.", out_dir, time.time() - t0)
   return out_dir
+
+
+def _data_summary(workdir: pathlib.Path, rows: Sequence[tables.Row]
+                  ) -> dict[str, Any]:
+  """{'spaces': {spec: {name, dim, rows, path}}, 'pairs': {name: sizes}}
+  from the cells' data.json (paths relative to the cache when inside it)."""
+  spaces, pairs = {}, {}
+  for r in rows:
+    d = io.read_json(pathlib.Path(r["dir"]) / "data.json")
+    for side in ("source", "target"):
+      path = pathlib.Path(d[f"{side}_path"])
+      spaces[r[side]] = {"name": r[side], "dim": d[f"{side}_dim"],
+                         "path": path.name}
+    pairs[f"{r['source']}->{r['target']}"] = {
+        "num_train": d["num_train"], "num_test": d["num_test"]}
+  return {"spaces": spaces, "pairs": pairs}
 
 
 def _showcase_row(rows: Sequence[tables.Row], member: str | None

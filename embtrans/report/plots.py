@@ -193,3 +193,15 @@ def kernel_heatmaps(source: np.ndarray, translated: np.ndarray,
   fig.colorbar(im, ax=axes, shrink=0.85, label="cosine (diagonal blank)")
   fig.savefig(path, dpi=DPI)
   plt.close(fig)
+
+
+def simple_curve(x: np.ndarray, y: np.ndarray, xlabel: str, ylabel: str,
+                 path: pathlib.Path, log: bool = True) -> None:
+  """One line plot (e.g. a single run's loss by step)."""
+  fig, ax = plt.subplots(figsize=(5, 3.2))
+  ax.plot(x, y, lw=1.2)
+  if log and len(y) and (np.asarray(y) > 0).all():
+    ax.set_yscale("log")
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  _save(fig, path)

@@ -15,8 +15,8 @@ class Inputs:
   curves: findings.Curves
   showcase: tables.Row
   search_md: str
-  runs: Sequence[dict[str, Any]]   # runs.jsonl of the workdir
-  data: dict[str, Any]             # data.json of the workdir
+  runs: Sequence[dict[str, Any]]   # sweep.jsonl of the workdir
+  data: dict[str, Any]             # spaces and pairs of the cells
   label_column: str
 
 
@@ -40,8 +40,8 @@ def _header(x: Inputs) -> list[str]:
   timing = (f"**Grid wall time: {_minutes(seconds)}** for "
             f"{len(x.runs)} invocation(s) of the sweep command on {where}, "
             f"of which loading the (cached) embedding datasets took "
-            f"{sum(r['data_seconds'] for r in x.runs):.0f} s." if x.runs else
-            "No run record (runs.jsonl) was found.")
+            f"{sum(r.get('data_seconds', 0) for r in x.runs):.0f} s." if
+            x.runs else "No run record (sweep.jsonl) was found.")
   return [
       f"# Translator grid: {len(x.data['spaces'])} embedding spaces, "
       f"{len(pairs)} directed pairs, {len(trained)} trained members + "
@@ -58,8 +58,8 @@ def _header(x: Inputs) -> list[str]:
 
 def _data(x: Inputs) -> list[str]:
   spaces = tables.markdown_table(
-      ["space", "dim", "rows", "path"],
-      [[v["name"], str(v["dim"]), str(v["rows"]), f"`{v['path']}`"]
+      ["space", "dim", "cached dataset (under the embtrans cache)"],
+      [[v["name"], str(v["dim"]), f"`{v['path']}`"]
        for v in x.data["spaces"].values()])
   pairs = {}
   for name, p in x.data["pairs"].items():

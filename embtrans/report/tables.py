@@ -1,6 +1,6 @@
 """The grid's results as rows, CSV and Markdown tables, and the answers.
 
-A row is one member's results.json (see `embtrans.sweep.run`): metadata
+A row is one grid cell's results.json (see `embtrans.sweeps`): metadata
 (source, target, arch, kind, layers, hidden_mult, params, steps, ...) and
 flat test scores (`test/mse`, `test/recall@1`, ...).
 """
@@ -12,6 +12,8 @@ import json
 import math
 import pathlib
 from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from embtrans.report import io
 
 Row = dict[str, Any]
 
@@ -31,19 +33,31 @@ ARCH_LABELS = {"linear": "linear", "mlp1_w1": "1L 1×", "mlp1_w8": "1L 8×",
                "Procrustes"}
 
 
+def _space(spec: str) -> str:
+  return pathlib.Path(spec).name if "/" in spec else spec
+
+
+def grid_row(cell: Mapping[str, Any]) -> Row:
+  """A grid cell (`report.io.read_cell`) as a table row."""
+  f, r, c = cell["factors"], cell["results"], cell["config"]
+  model = c["model"]
+  row = dict(r)
+  row.update(
+      member=cell["name"], key=cell["name"], dir=str(cell["dir"]),
+      source=_space(f["source"]), target=_space(f["target"]), arch=f["arch"],
+      kind="baseline" if r.get("kind") == "closed_form" else r.get("kind"),
+      model=model["name"], layers=model.get("layers", 0),
+      hidden_mult=model.get("hidden_mult", 0),
+      width=model.get("hidden_mult", 0),
+      final_train_loss=r.get("train/final_loss"),
+      diverged_at_step=r.get("train/diverged_at_step", -1),
+      num_train=cell["data"]["num_train"], num_test=cell["data"]["num_test"])
+  return row
+
+
 def load_rows(workdir: pathlib.Path) -> list[Row]:
-  """All finished members of a grid workdir, sorted by pair then arch."""
-  paths = sorted((workdir / "members").glob("*/results.json"))
-  if not paths:
-    raise FileNotFoundError(
-        f"No finished members under {workdir}/members: run `python -m "
-        f"embtrans.sweep --config=configs/grid.py --workdir={workdir}` first.")
-  rows = []
-  for path in paths:
-    row = json.loads(path.read_text())
-    row["width"] = row.get("hidden_mult", 0)
-    row["key"] = path.parent.name
-    rows.append(row)
+  """All finished cells of a grid workdir, sorted by pair then arch."""
+  rows = [grid_row(c) for c in io.read_cells(workdir)]
   return sorted(rows, key=lambda r: (r["source"], r["target"],
                                      arch_rank(r["arch"])))
 

@@ -345,3 +345,11 @@ def baselines(config: ml_collections.ConfigDict, data: Data) -> dict:
 def window_extras(config: ml_collections.ConfigDict) -> dict[str, float]:
   del config
   return {}
+
+
+def param_count(config: ml_collections.ConfigDict, data: Data) -> int:
+  """Trainable parameters of one member (from shapes; nothing is run)."""
+  model = build_model(config, data.info["target_dim"])
+  shapes = jax.eval_shape(_init_fn(model, data.info["source_dim"]),
+                          jax.random.key(0))
+  return int(sum(np.prod(x.shape) for x in jax.tree.leaves(shapes)))
