@@ -4,10 +4,11 @@ One cell (three seeds, one vmapped program) through the normal entry point:
   python -m embtrans.main --config=configs/perceiver_ablation.py:\
 latent_init=bug,lr=2e-3,latent_ln=False,batch=64 --workdir=W
 
-The whole sweep (cells grouped into one program per shape), then the report:
-  python -m embtrans.alignment.ablation --config=configs/perceiver_ablation.py \
-      --workdir=W
-  python -m embtrans.alignment.report W --out=docs/results/perceiver_ablation
+The whole sweep (cells grouped into one program per shape: cells differing
+only in latent init, lr and seed are members of one program), then the
+report:
+  python -m embtrans.sweep --config=configs/perceiver_ablation.py --workdir=W
+  python -m embtrans.report W --out=docs/results/perceiver_ablation
 
 Sweep: latent init {correct, std 0.02, bug} x lr {2e-4, 2e-3} x LayerNorm on
 latents {on, off} x batch {64, 128} x 3 seeds, plus the attention-pool
@@ -55,6 +56,19 @@ def get_config(arg=None):
       a.seeds)
   config.log_every = max(1, steps // 40)
   return config
+
+
+_SHORT = {"latent_init": "init", "latent_ln": "ln", "batch": "b"}
+
+
+def cell_name(factors):
+  """e.g. 'perceiver-init=bug-lr=0.002-ln=off-b=64'."""
+  def fmt(v):
+    if isinstance(v, bool):
+      return "on" if v else "off"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+  return "-".join(fmt(v) if k == "head" else f"{_SHORT.get(k, k)}={fmt(v)}"
+                  for k, v in factors.items())
 
 
 def sweep(add, arg=None):

@@ -356,3 +356,12 @@ def baselines(config: ml_collections.ConfigDict, data: Data
 def window_extras(config: ml_collections.ConfigDict) -> dict[str, float]:
   """ln(batch): the symmetric InfoNCE at chance, logged with the loss."""
   return {"ln_batch": math.log(config.batch_size)}
+
+
+def param_count(config: ml_collections.ConfigDict, data: Data) -> int:
+  """Trainable parameters of one member (from shapes; nothing is run)."""
+  p = data.pairs
+  shapes = jax.eval_shape(_init_fn(build_model(config), p.token_dim,
+                                   p.max_tokens, p.target_dim),
+                          jax.random.key(0))
+  return int(sum(np.prod(x.shape) for x in jax.tree.leaves(shapes)))
