@@ -450,8 +450,6 @@ def _reproduce(meta: dict) -> list[str]:
 def _setup(cfg: dict, cells: Sequence[dict], meta: dict) -> list[str]:
   model = cfg["model"]
   runs = meta.get("runs", [])
-  wall = sum(r.get("seconds", 0.0) for r in runs)
-  loads = [r.get("load_avg_start") for r in runs]
   seeds = len(_seeds(cells[0]))
   data = {k: v for k, v in cfg["data"].items() if k != "max_device_gib"}
   out = ["## Setup", "",
@@ -471,9 +469,17 @@ def _setup(cfg: dict, cells: Sequence[dict], meta: dict) -> list[str]:
          f"{cfg['optimizer']['end_lr_fraction']} x lr), gradient clip "
          f"{cfg['optimizer']['grad_clip']}; {seeds} seeds per cell trained "
          "as one vmapped program with the other cells of the same shape.",
-         f"- {len(cells)} cells. Sweep wall time {wall / 60:.1f} min "
-         f"({len(runs)} invocation(s); 1-min load average at start "
-         f"{', '.join(f'{x:.1f}' for x in loads if x is not None)} on "
-         f"{runs[0].get('cpus') if runs else '?'} cores shared with "
-         "other work).", ""]
+         f"- {len(cells)} cells. " + _wall_text(runs), ""]
   return out
+
+
+def _wall_text(runs: Sequence[dict]) -> str:
+  """Wall time and load from the sweep's records (sweep.jsonl)."""
+  if not runs:
+    return "Sweep wall time not recorded (no finished sweep invocation)."
+  wall = sum(r.get("seconds", 0.0) for r in runs)
+  loads = ", ".join(f"{r['load_avg_start']:.1f}" for r in runs
+                    if r.get("load_avg_start") is not None)
+  return (f"Sweep wall time {wall / 60:.1f} min ({len(runs)} invocation(s); "
+          f"1-min load average at start {loads} on {runs[0].get('cpus')} "
+          "cores shared with other work).")
