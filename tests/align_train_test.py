@@ -110,3 +110,17 @@ def test_param_groups_of_a_perceiver():
   assert "image/cross_attn_0/key/kernel" in groups["rest"]
   assert "text_proj/kernel" in groups["rest"]
   assert "log_logit_scale" in groups["rest"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.model.update(name="mlp"),
+     r"Unknown alignment head 'mlp'.*\['attention_pool', 'perceiver'\]"),
+    (lambda c: c.mrl.update(prefixes=(32, 64)), r"prefixes must be dims in"),
+    (lambda c: c.update(batch_size=0), r"config.batch_size must be >= 1"),
+    (lambda c: c.model.update(latent_init="zeros"), "unknown latent_init"),
+])
+def test_validate_names_the_problem_before_anything_runs(change, message):
+  config = helpers.load_config("align_perceiver", "tiny=True")
+  change(config)
+  with pytest.raises(ValueError, match=message):
+    align.validate(config)
