@@ -183,12 +183,14 @@ def _shown_path(path: str, anchor: str) -> str:
 
 
 def default_title(runs: Sequence[dict]) -> str:
-  """TITLE, plus the config arg and cell filter when the sweep had them."""
+  """TITLE; a supplement (a config arg or a cell filter) says which."""
   run = runs[0] if runs else {}
-  extra = [f"`:{run['arg']}`"] if run.get("arg") else []
+  extra = [f"at `:{run['arg']}`"] if run.get("arg") else []
   if run.get("only"):
     extra.append(f"cells matching `{run['only']}`")
-  return TITLE + (f" ({', '.join(extra)})" if extra else "")
+  if not extra:
+    return TITLE
+  return f"Supplement: the {TITLE[0].lower()}{TITLE[1:]} {', '.join(extra)}"
 
 
 def write_report(workdir: str | pathlib.Path, out: str | None = None,

@@ -301,6 +301,30 @@ def _latent_grads(cells: Sequence[dict]) -> list[str]:
           "gradients would show as std/bug far below correct."]
 
 
+def _versus_references(cells: Sequence[dict]) -> list[str]:
+  """Where the trained cells stand against the closed-form references."""
+  r = cells[0]["results"]
+  key = "i2t/recall@1"
+  pooled = r.get(f"reference_mean_pool_ridge/{key}")
+  if pooled is None or not np.isfinite(pooled):
+    return []
+  means = [(float(c["results"].get(f"test/{key}", np.nan)), c["name"])
+           for c in cells]
+  done = [m for m in means if np.isfinite(m[0])]
+  if not done:
+    return []
+  above = sum(m > pooled for m, _ in done)
+  best, name = max(done)
+  text = (f"Against the closed-form references (i2t R@1): {above} of "
+          f"{len(means)} cells beat mean pooling + ridge "
+          f"({100 * pooled:.1f}%); the best cell, {name}, reaches "
+          f"{100 * best:.1f}%")
+  oracle = r.get(f"reference_planted_oracle/{key}")
+  if oracle is not None and np.isfinite(oracle):
+    text += f", the planted oracle {100 * oracle:.1f}%"
+  return [text + "."]
+
+
 def _mrl(cells: Sequence[dict]) -> list[str]:
   prefixes = cells[0]["config"]["mrl"]["prefixes"]
   full, eighth = max(prefixes), min(prefixes)
@@ -352,7 +376,8 @@ def findings(cells: Sequence[dict]) -> list[str]:
   return (_budget_note(cells) + _which_factor(perceivers, stats) +
           _std_alone(perceivers) + _seed_setting(perceivers) +
           _slowest_escape(perceivers) + _entropy(perceivers) +
-          _latent_grads(perceivers) + _mrl(cells))
+          _latent_grads(perceivers) + _mrl(cells) +
+          _versus_references(cells))
 
 
 def readme(cells: Sequence[dict], table_md: str, meta: dict) -> str:
@@ -453,7 +478,7 @@ def _setup(cfg: dict, cells: Sequence[dict], meta: dict) -> list[str]:
   seeds = len(_seeds(cells[0]))
   data = {k: v for k, v in cfg["data"].items() if k != "max_device_gib"}
   out = ["## Setup", "",
-         f"- Data: `{data}`.",
+         f"- Data: `{data}`; " + _data_size(cells),
          f"- Perceiver: {model.get('num_latents')} latents, width "
          f"{model.get('width')}, depth {model.get('depth')} (cross-attention"
          f" + {model.get('self_per_cross')} self-attention block), "
@@ -471,6 +496,19 @@ def _setup(cfg: dict, cells: Sequence[dict], meta: dict) -> list[str]:
          "as one vmapped program with the other cells of the same shape.",
          f"- {len(cells)} cells. " + _wall_text(runs), ""]
   return out
+
+
+def _data_size(cells: Sequence[dict]) -> str:
+  """'N training items, M test items; S steps at batch B = E epochs ...'."""
+  info = cells[0].get("data", {})
+  n, m = info.get("num_train_items"), info.get("num_test_items")
+  if not n:
+    return "sizes not recorded."
+  epochs = sorted({(c["config"]["num_train_steps"],
+                    c["config"]["batch_size"]) for c in cells})
+  return (f"{n:,} training items, {m:,} test items; " + ", ".join(
+      f"{s} steps at batch {b} = {s * b / n:.1f} epochs" for s, b in epochs)
+          + ".")
 
 
 def _wall_text(runs: Sequence[dict]) -> str:
