@@ -9,17 +9,17 @@ The seed report's baseline: AttentionPooling + projection to the MRL dim
   ...:seeds=3,tiny=True
 """
 
-from embtrans.alignment import config as align_config
+from embtrans import config_lib
 
 
 def get_config(arg=None):
-  a = align_config.parse_common(arg, queries=0, tiny=False)
+  a = config_lib.parse_align_arg(arg, queries=0, tiny=False)
   size = "tiny" if a.tiny else a.size
   overrides = {"num_queries": a.queries} if a.queries else {}
-  model = align_config.head_config("attention_pool", size, **overrides)
-  data = align_config.data_config(a.data, size, a.seed, a.tokens, a.targets)
+  model = config_lib.align_head_config("attention_pool", size, **overrides)
+  data = config_lib.align_data_config(a.data, size, a.seed, a.tokens, a.targets)
   batch = 32 if size == "tiny" else a.batch
-  steps = a.steps or align_config.DEFAULT_STEPS[size]
-  return align_config.alignment_config(
-      model, data, align_config.mrl_dim(size), a.lr, batch, steps, a.seed,
+  steps = a.steps or config_lib.ALIGN_DEFAULT_STEPS[size]
+  return config_lib.alignment_config(
+      model, data, config_lib.align_mrl_dim(size), a.lr, batch, steps, a.seed,
       a.seeds)

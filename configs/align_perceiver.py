@@ -11,20 +11,20 @@ latent_init: correct (N(0,1)) | std (truncated normal, latent_init_std) | bug
 (N(0,1) overwritten by N(0, 0.02^2), the seed report's code).
 """
 
-from embtrans.alignment import config as align_config
+from embtrans import config_lib
 
 
 def get_config(arg=None):
-  a = align_config.parse_common(arg, latent_init="correct",
+  a = config_lib.parse_align_arg(arg, latent_init="correct",
                                 latent_init_std=0.02, latent_ln=True,
                                 tiny=False)
   size = "tiny" if a.tiny else a.size
-  model = align_config.head_config(
+  model = config_lib.align_head_config(
       "perceiver", size, latent_init=a.latent_init,
       latent_init_std=a.latent_init_std, latent_layernorm=a.latent_ln)
-  data = align_config.data_config(a.data, size, a.seed, a.tokens, a.targets)
+  data = config_lib.align_data_config(a.data, size, a.seed, a.tokens, a.targets)
   batch = 32 if size == "tiny" else a.batch
-  steps = a.steps or align_config.DEFAULT_STEPS[size]
-  return align_config.alignment_config(
-      model, data, align_config.mrl_dim(size), a.lr, batch, steps, a.seed,
+  steps = a.steps or config_lib.ALIGN_DEFAULT_STEPS[size]
+  return config_lib.alignment_config(
+      model, data, config_lib.align_mrl_dim(size), a.lr, batch, steps, a.seed,
       a.seeds)

@@ -4,10 +4,11 @@ One cell (three seeds, one vmapped program) through the normal entry point:
   python -m embtrans.main --config=configs/perceiver_ablation.py:\
 latent_init=bug,lr=2e-3,latent_ln=False,batch=64 --workdir=W
 
-The whole sweep (cells grouped into one program per shape), then the report:
-  python -m embtrans.alignment.ablation --config=configs/perceiver_ablation.py \
-      --workdir=W
-  python -m embtrans.alignment.report W --out=docs/results/perceiver_ablation
+The whole sweep (cells grouped into one program per shape: cells differing
+only in latent init, lr and seed are members of one program), then the
+report:
+  python -m embtrans.sweep --config=configs/perceiver_ablation.py --workdir=W
+  python -m embtrans.report W --out=docs/results/perceiver_ablation
 
 Sweep: latent init {correct, std 0.02, bug} x lr {2e-4, 2e-3} x LayerNorm on
 latents {on, off} x batch {64, 128} x 3 seeds, plus the attention-pool
@@ -18,7 +19,7 @@ budget; self_blocks=1 doubles the cost), MRL dim 256, every run seeing 32,000
 training pairs (~3.9 epochs). `size=full` is the ViT-L/14 shape for a GPU/TPU.
 """
 
-from embtrans.alignment import config as align_config
+from embtrans import config_lib
 
 LATENT_INITS = ("correct", "std", "bug")
 LRS = (2e-4, 2e-3)
@@ -27,7 +28,7 @@ BATCHES = (64, 128)
 
 
 def get_config(arg=None):
-  a = align_config.parse_common(
+  a = config_lib.parse_align_arg(
       arg, head="perceiver", latent_init="correct", latent_init_std=0.02,
       latent_ln=True, tiny=False, seeds=3, width=32, heads=2, self_blocks=0,
       tokens_per_item=16, pairs=32000)
@@ -41,20 +42,33 @@ def get_config(arg=None):
   if size == "small" and a.head == "perceiver":
     overrides.update(width=a.width, num_heads=a.heads,
                      self_per_cross=a.self_blocks)
-  model = align_config.head_config(a.head, size, **overrides)
-  data = align_config.data_config(a.data, size, a.seed, a.tokens, a.targets)
+  model = config_lib.align_head_config(a.head, size, **overrides)
+  data = config_lib.align_data_config(a.data, size, a.seed, a.tokens, a.targets)
   if size == "small" and a.data == "synthetic":
     data.update(num_tokens=a.tokens_per_item)
   batch = 32 if size == "tiny" else a.batch
   # Every cell sees the same number of training pairs (`pairs`), so batch
   # 64 runs twice the steps of batch 128 (as when training for N epochs).
   steps = a.steps or (a.pairs // batch if size == "small" else
-                      align_config.DEFAULT_STEPS[size])
-  config = align_config.alignment_config(
-      model, data, align_config.mrl_dim(size), a.lr, batch, steps, a.seed,
+                      config_lib.ALIGN_DEFAULT_STEPS[size])
+  config = config_lib.alignment_config(
+      model, data, config_lib.align_mrl_dim(size), a.lr, batch, steps, a.seed,
       a.seeds)
   config.log_every = max(1, steps // 40)
   return config
+
+
+_SHORT = {"latent_init": "init", "latent_ln": "ln", "batch": "b"}
+
+
+def cell_name(factors):
+  """e.g. 'perceiver-init=bug-lr=0.002-ln=off-b=64'."""
+  def fmt(v):
+    if isinstance(v, bool):
+      return "on" if v else "off"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+  return "-".join(fmt(v) if k == "head" else f"{_SHORT.get(k, k)}={fmt(v)}"
+                  for k, v in factors.items())
 
 
 def sweep(add, arg=None):

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from embtrans.alignment import coco
-from embtrans.alignment import data as data_lib
-from embtrans.alignment import evaluation
+from embtrans.data import coco
 from embtrans.data import format as fmt
+from embtrans.data import token_pairs
 from embtrans.data import tokens as tokens_lib
+from embtrans.tasks import align_scores
 from tests.align_helpers import fast_compile  # pylint: disable=unused-import
 
 pytestmark = pytest.mark.usefixtures("fast_compile")
@@ -104,13 +104,13 @@ def test_extract_from_mocked_tfds(tmp_path):
   assert caps.column("text")[0] == "a photo of thing 1 number 0"
   assert all(t == t.lower() and "  " not in t for t in text.seen)
   assert list(caps.column("item_id")[:6]) == ["coco:1"] * 5 + ["coco:2"]
-  data = data_lib.from_datasets(images, caps)
+  data = token_pairs.from_datasets(images, caps)
   assert data.test.num_items == 3 and data.test.num_targets == 15
   assert data.test.positives().shape == (3, 5)
   # Perfect embeddings (each caption embeds as its image): R@1 = 1 both ways.
   img = np.eye(3, dtype=np.float32)
   txt = img[data.test.target_item]
-  scores = evaluation.retrieval_scores(img, txt, data.test, prefixes=(3,))
+  scores = align_scores.retrieval_scores(img, txt, data.test, prefixes=(3,))
   assert scores["i2t/recall@1"] == scores["t2i/recall@1"] == 1.0
   assert scores["chance_i2t_recall@1"] == pytest.approx(5 / 15)
 

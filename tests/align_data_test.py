@@ -2,13 +2,17 @@
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
-from embtrans.alignment import data as data_lib
-from embtrans.alignment import references
 from embtrans.data import format as fmt
+from embtrans.data import planted
+from embtrans.data import token_pairs
 from embtrans.data import tokens as tokens_lib
+from embtrans.tasks import align
+from embtrans.tasks import align_scores
+from tests import helpers
 from tests.align_helpers import fast_compile  # pylint: disable=unused-import
 
 pytestmark = pytest.mark.usefixtures("fast_compile")
@@ -72,7 +76,7 @@ def _one_to_many(tmp_path):
   fmt.write_dataset(tmp_path / "cap", cap_ids, np.stack(vecs),
                     metadata={"item_id": items},
                     manifest_extra={"name": "caps"})
-  return data_lib.from_datasets(tokens_lib.open_token_dataset(tmp_path / "tok"),
+  return token_pairs.from_datasets(tokens_lib.open_token_dataset(tmp_path / "tok"),
                                 fmt.open_dataset(tmp_path / "cap"))
 
 
@@ -96,8 +100,8 @@ def test_from_datasets_joins_captions_to_images(tmp_path):
 
 def test_pair_batches_are_deterministic_one_target_per_item(tmp_path):
   data = _one_to_many(tmp_path)
-  a = data_lib.PairBatches(data.train, 2, seed=3)
-  b = data_lib.PairBatches(data.train, 2, seed=3)
+  a = token_pairs.PairBatches(data.train, 2, seed=3)
+  b = token_pairs.PairBatches(data.train, 2, seed=3)
   for step in range(5):
     ta, la, ya = a.batch(step)
     tb, lb, yb = b.batch(step)
@@ -113,7 +117,7 @@ def test_pair_batches_are_deterministic_one_target_per_item(tmp_path):
 
 
 def test_planted_set_structure():
-  data = data_lib.planted(num_train=64, num_test=32, num_tokens=8,
+  data = planted.planted(num_train=64, num_test=32, num_tokens=8,
                           token_dim=6, code_dim=3, target_dim=5, seed=1)
   assert data.train.tokens.shape == (96, 8, 6)
   assert data.test.num_items == data.test.num_targets == 32
@@ -121,16 +125,16 @@ def test_planted_set_structure():
   assert ((lengths >= 4) & (lengths <= 8)).all()
   pad = np.arange(8)[None, :] >= lengths[:, None]
   assert not tokens[pad].any()
-  again = data_lib.planted(num_train=64, num_test=32, num_tokens=8,
+  again = planted.planted(num_train=64, num_test=32, num_tokens=8,
                            token_dim=6, code_dim=3, target_dim=5, seed=1)
   np.testing.assert_array_equal(again.test.targets, data.test.targets)
 
 
 def test_planted_references_separate_attention_from_mean_pooling():
-  cfg = dict(name="synthetic", num_train=2048, num_test=256, num_tokens=16,
-             token_dim=32, code_dim=8, target_dim=16)
-  data = data_lib.load_data(cfg)
-  pooled, oracle = references.references(cfg, data)
+  data = planted.planted(num_train=2048, num_test=256, num_tokens=16,
+                         token_dim=32, code_dim=8, target_dim=16)
+  refs = align_scores.references(data)
+  pooled, oracle = refs["mean_pool_ridge"], refs["planted_oracle"]
   # Finding the marked token by the known marker recovers the code; mean
   # pooling over ~11 distractors cannot.
   assert oracle["i2t/recall@1"] > 0.8
@@ -139,13 +143,19 @@ def test_planted_references_separate_attention_from_mean_pooling():
 
 
 def test_unknown_data_name_lists_the_known():
+  config = helpers.load_config("align_perceiver", "tiny=True")
+  config.data.name = "imagenet"
   with pytest.raises(ValueError, match="synthetic, pydocs, dirs"):
-    data_lib.load_data({"name": "imagenet"})
+    align.validate(config)
+  with pytest.raises(ValueError, match="synthetic, pydocs, dirs"):
+    align.load_data(config)
 
 
 def test_pydocs_pairs_body_tokens_with_summary_targets(tmp_path, monkeypatch):
-  from embtrans import encoders  # pylint: disable=g-import-not-at-top
-  from embtrans.alignment import pydocs  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from embtrans import encoders
+  from embtrans.data import pydocs_pairs as pydocs
+  from embtrans.encoders import token_states
   calls = []
 
   def fake_states(texts, max_tokens, batch_size=64):
@@ -157,7 +167,7 @@ def test_pydocs_pairs_body_tokens_with_summary_targets(tmp_path, monkeypatch):
       states[i, :lengths[i]] = len(t) % 97
     return states, lengths.astype(np.int32)
 
-  monkeypatch.setattr(pydocs, "minilm_token_states", fake_states)
+  monkeypatch.setattr(token_states, "minilm_token_states", fake_states)
   load = lambda: pydocs.load(max_tokens=8, target="minilm_static",  # pylint: disable=unnecessary-lambda-assignment
                              limit=200, cache_dir=str(tmp_path))
   data = load()
@@ -178,3 +188,32 @@ def test_pydocs_pairs_body_tokens_with_summary_targets(tmp_path, monkeypatch):
     assert tokens[0, 0, 0] == len(body) % 97
   load()  # Cached: no second extraction.
   assert calls == [len(found)]
+
+
+@pytest.mark.parametrize("max_device_gib, feed", [(2.0, "DeviceFeed"),
+                                                  (0.0, "StreamFeed")])
+def test_feeds_give_each_member_the_pair_batches_of_its_seed(max_device_gib,
+                                                             feed):
+  """Device-resident or streamed: member m's batch of step t is
+  PairBatches(train, B, seed_m).batch(t); members sharing a seed share it."""
+  from embtrans import sharding  # pylint: disable=g-import-not-at-top
+  from embtrans import tasks  # pylint: disable=g-import-not-at-top
+  config = helpers.load_config("align_perceiver", "tiny=True,seeds=2")
+  config.data.max_device_gib = max_device_gib
+  bug = helpers.load_config("align_perceiver",
+                            "tiny=True,latent_init=bug,lr=2e-3")
+  bug.data.max_device_gib = max_device_gib
+  configs = tasks.member_configs(config) + [bug]   # seeds 0, 1, 0
+  data = align.load_data(config)
+  assert align.program_key(bug, data) == align.program_key(config, data)
+  prog = align.build(configs, [data] * 3, ["a", "b", "c"],
+                     sharding.make_mesh())
+  assert type(prog.feed).__name__ == feed
+  inputs = prog.feed.inputs(5, 3)              # steps 5, 6, 7
+  for t in range(3):
+    batch = prog.feed.select(prog.feed.resident,
+                             jax.tree.map(lambda a, t=t: a[t], inputs))
+    for m, seed in enumerate((0, 1, 0)):
+      want = token_pairs.PairBatches(data.pairs.train, 32, seed).batch(5 + t)
+      for got, expected in zip(batch, want):
+        np.testing.assert_array_equal(np.asarray(got[m]), expected)

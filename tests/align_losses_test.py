@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from embtrans import losses
-from embtrans.alignment import model as model_lib
 from embtrans import models
+from embtrans.models import dual_encoder
+from embtrans.tasks import align
+from tests import helpers
 from tests.align_helpers import fast_compile  # pylint: disable=unused-import
 
 pytestmark = pytest.mark.usefixtures("fast_compile")
@@ -81,7 +83,7 @@ def test_matryoshka_rejects_bad_prefixes(prefixes, weights, message):
 
 def _dual(**temperature):
   head = models.get_model("attention_pool", out_dim=8, num_heads=2)
-  return model_lib.DualEncoder(head, 8, **temperature)
+  return dual_encoder.DualEncoder(head, 8, **temperature)
 
 
 def test_temperature_is_log_parameterised_and_clipped():
@@ -97,7 +99,7 @@ def test_temperature_is_log_parameterised_and_clipped():
   assert scale(high) == pytest.approx(100.0, rel=1e-5)      # clip at 100
   low = {**params, "log_logit_scale": jnp.asarray(-3.0)}
   assert scale(low) == pytest.approx(1.0, rel=1e-6)          # floor at 1
-  clamped = model_lib.clamp_log_scale(high, 100.0)
+  clamped = dual_encoder.clamp_log_scale(high, 100.0)
   assert float(clamped["log_logit_scale"]) == pytest.approx(math.log(100))
   # The gradient reaches the temperature inside the clip, not beyond it.
   @jax.jit
@@ -110,6 +112,7 @@ def test_temperature_is_log_parameterised_and_clipped():
 
 
 def test_temperature_config_is_validated():
+  config = helpers.load_config("align_attention_pool", "tiny=True")
+  config.temperature.init_temperature = 0.001
   with pytest.raises(ValueError, match="init_temperature must be in"):
-    model_lib.build({"name": "attention_pool", "num_heads": 2}, 8,
-                    {"init_temperature": 0.001, "max_logit_scale": 100.0})
+    align.validate(config)

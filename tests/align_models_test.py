@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from embtrans import models
-from embtrans.alignment import diagnostics
 from embtrans.models import _attention
 from embtrans.models import perceiver
+from embtrans.tasks import align_diagnostics as diagnostics
 from tests.align_helpers import fast_compile  # pylint: disable=unused-import
 
 pytestmark = pytest.mark.usefixtures("fast_compile")

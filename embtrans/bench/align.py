@@ -5,9 +5,11 @@
   python -m embtrans.bench align --quick    # 65 x 128 tokens, batch 32
   python -m embtrans.bench align --tokens=257 --dim=1024 --batch=64 --steps=5
 
-A step is the real training step (`engine.make_train_step`: forward, both
-directions of the Matryoshka InfoNCE, backward, AdamW, diagnostics) on random
-tokens, one member, on every local device (batch sharded). Prints compile
+A step is the align task's real training step on the engine (`tasks/align.
+build`: rows gathered on the device, forward, both directions of the
+Matryoshka InfoNCE, backward, AdamW, temperature clamp, diagnostics), one
+member, one step per dispatch, random tokens, every local device (batch
+sharded). Prints compile
 time, ms/step, examples/s and the Perceiver / attention-pool ratio.
 """
 
@@ -20,38 +22,46 @@ from typing import Sequence
 import jax
 import numpy as np
 
+from embtrans import config_lib
 from embtrans import sharding
-from embtrans.alignment import config as align_config
-from embtrans.alignment import engine
-from embtrans.alignment import model as model_lib
+from embtrans.data import token_pairs
+from embtrans.engine import members as members_lib
+from embtrans.engine import program as program_lib
+from embtrans.tasks import align
 
 
-def _time_head(name: str, size: str, tokens: int, dim: int, batch: int,
-               target_dim: int, steps: int) -> dict:
-  model_cfg = align_config.head_config(name, size)
-  mrl = align_config.mrl_dim(size)
-  config = align_config.alignment_config(
-      model_cfg, {"name": "synthetic"}, mrl, 2e-4, batch, 1000)
-  mesh = sharding.make_mesh()
-  model = model_lib.build(config.model, mrl, config.temperature)
-  tx, _ = engine.create_optimizer(config.optimizer, 1000)
-  members = engine.init_members([engine.MemberSpec(0, 2e-4, model)], tx, [0],
-                                dim, tokens, target_dim, mesh)
-  step = engine.make_train_step(model, tx, config.mrl.prefixes, None, 100.0,
-                                mesh)
+def _random_data(tokens: int, dim: int, batch: int, target_dim: int
+                 ) -> align.Data:
+  """One batch of random tokens (train) and targets; test = train."""
   rng = np.random.default_rng(0)
-  spec = engine.stream_sharding(mesh)
-  host = (rng.standard_normal((1, batch, tokens, dim), np.float32),
-          np.full((1, batch), tokens, np.int32),
-          rng.standard_normal((1, batch, target_dim), np.float32))
-  arrays = [engine.put_stream_batch(a, spec) for a in host]
+  split = token_pairs.TokenSplit(
+      rng.standard_normal((batch, tokens, dim), np.float32),
+      np.arange(batch), np.full(batch, tokens, np.int32),
+      rng.standard_normal((batch, target_dim), np.float32),
+      np.arange(batch, dtype=np.int32),
+      np.array([f"r{i}" for i in range(batch)]))
+  pairs = token_pairs.AlignmentData("random", split, split, {})
+  return align.Data(pairs, {})
+
+
+def _time_head(name: str, size: str, data: align.Data, batch: int,
+               steps: int) -> dict:
+  config = config_lib.alignment_config(
+      config_lib.align_head_config(name, size), {"name": "synthetic"},
+      config_lib.align_mrl_dim(size), 2e-4, batch, 1000)
+  mesh = sharding.make_mesh()
+  prog = align.build([config], [data], ["bench"], mesh)
+  members = program_lib.init(prog, mesh)
+  chunk = members_lib.chunk_fn(prog.step, prog.feed, mesh)
   start = time.perf_counter()
-  members, metrics = step(members, *arrays)
+  members, metrics = chunk(members, prog.feed.resident,
+                           prog.feed.inputs(0, 1))
   jax.block_until_ready(metrics)
   compile_s = time.perf_counter() - start
   start = time.perf_counter()
-  for _ in range(steps):
-    members, metrics = step(members, *arrays)
+  for t in range(steps):
+    members, metrics = chunk(members, prog.feed.resident,
+                             prog.feed.inputs(1 + t, 1))
   jax.block_until_ready(metrics)
   per_step = (time.perf_counter() - start) / steps
   params = sum(x.size for x in jax.tree.leaves(members.params))
@@ -76,8 +86,8 @@ def main(argv: Sequence[str]) -> int:
   print(f"JAX {jax.__version__} on {jax.device_count()} x "
         f"{jax.devices()[0].device_kind}; tokens {args.tokens} x {args.dim},"
         f" batch {args.batch}, heads at size={size}")
-  rows = [_time_head(h, size, args.tokens, args.dim, args.batch,
-                     args.target_dim, args.steps)
+  data = _random_data(args.tokens, args.dim, args.batch, args.target_dim)
+  rows = [_time_head(h, size, data, args.batch, args.steps)
           for h in ("attention_pool", "perceiver")]
   for r in rows:
     print(f"{r['head']:>15}: {r['params'] / 1e6:7.2f}M params, compile "

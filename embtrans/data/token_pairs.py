@@ -1,29 +1,28 @@
-"""Alignment data: (token sequence of a frozen encoder, target embedding) pairs.
+"""Token pairs: (token sequence of a frozen encoder, target embedding).
 
 One interface for every source. An *item* has a token sequence (an image's
 ViT patch tokens, a docstring body's MiniLM hidden states); a *target* has an
 embedding from another encoder (a caption, a summary line) and belongs to
 exactly one item; an item has one or more targets (COCO: 5 captions).
 
-  data = load_data(config.data)       # AlignmentData(train, test, info)
-  batches = PairBatches(data.train, batch_size=128, seed=0)
-  tokens, lengths, targets = batches.batch(step)   # one target per item
+  data = from_datasets(token_dataset, embedding_dataset)  # AlignmentData
+  sampler = PairSampler(data.train, batch_size=128, seed=0)
+  items, targets = sampler.indices(step)       # one target per item
+  tokens, lengths, y = PairBatches(data.train, 128, 0).batch(step)  # gathered
 
-Sources (`config.data.name`):
-  synthetic  planted structure, the right answer known (`planted`).
+Sources (`config.data.name` of the align task):
+  synthetic  planted structure, the right answer known (`data/planted.py`).
   pydocs     offline real pairs: MiniLM token states of a stdlib docstring's
              body -> TF-IDF/LSA embedding of the same docstring's summary
-             (`embtrans.alignment.pydocs`).
+             (`data/pydocs_pairs.py`).
   dirs       a token dataset + an embedding dataset on disk, joined by the
              targets' `item_id` column (or by id): e.g. COCO from
-             `embtrans.alignment.coco`.
+             `data/coco.py` (`open_dirs`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
-
 import numpy as np
 
 from embtrans.data import batching
@@ -128,69 +127,40 @@ class AlignmentData:
     return int(self.train.targets.shape[-1])
 
 
-class PairBatches:
+class PairSampler:
   """Deterministic training batches: the batch of step s depends on (seed, s).
 
   Items are shuffled without replacement each epoch (`EpochBatches`); each
-  item brings one of its targets, drawn afresh per step, so no item appears
-  twice in a batch (no false negatives from a repeated image).
+  item brings one of its targets, drawn afresh per step with
+  `rng([seed, step, 7])`, so no item appears twice in a batch (no false
+  negatives from a repeated image).
   """
 
   def __init__(self, split: TokenSplit, batch_size: int, seed: int):
     self.split, self.seed = split, int(seed)
     self._epochs = batching.EpochBatches(split.num_items, batch_size, seed)
 
-  def batch(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """-> tokens [b, T, d] float32, lengths [b] int32, targets [b, d_t]."""
+  def indices(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """-> (items [b] int32, targets [b] int32): rows of the split."""
     items = self._epochs.indices(step)
     rng = np.random.default_rng([self.seed, step, 7])
-    tokens, lengths = self.split.item_tokens(items)
     chosen = self.split.sample_targets(items, rng)
+    return items.astype(np.int32), chosen.astype(np.int32)
+
+
+class PairBatches:
+  """`PairSampler`'s batches gathered on the host (data too big to keep on
+  the devices): `batch(step) -> tokens, lengths, targets`."""
+
+  def __init__(self, split: TokenSplit, batch_size: int, seed: int):
+    self.split = split
+    self.sampler = PairSampler(split, batch_size, seed)
+
+  def batch(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """-> tokens [b, T, d] float32, lengths [b] int32, targets [b, d_t]."""
+    items, chosen = self.sampler.indices(step)
+    tokens, lengths = self.split.item_tokens(items)
     return tokens, lengths, np.asarray(self.split.targets[chosen], np.float32)
-
-
-def planted(num_train: int = 8192, num_test: int = 1024, num_tokens: int = 32,
-            token_dim: int = 64, code_dim: int = 16, target_dim: int = 64,
-            signal_tokens: int = 1, marker: float = 4.0, noise: float = 0.5,
-            seed: int = 0) -> AlignmentData:
-  """A planted-structure set whose right answer is known.
-
-  Each item i has a code u_i ~ N(0, I_code_dim). Its tokens: at
-  `signal_tokens` random valid positions, A u_i + marker * m + noise; at the
-  other valid positions, distractors A v + noise with fresh codes v (so they
-  look like signal tokens but for the marker direction m); lengths are uniform
-  in [num_tokens / 2, num_tokens]. The target is B u_i (noise-free). The
-  right head finds the marked token(s) by attention and maps A u -> B u
-  linearly; mean pooling dilutes u among the distractors.
-  """
-  rng = np.random.default_rng([seed, 101])
-  a = rng.standard_normal((code_dim, token_dim)) / np.sqrt(code_dim)
-  b = rng.standard_normal((code_dim, target_dim)) / np.sqrt(code_dim)
-  m = rng.standard_normal(token_dim)
-  m /= np.linalg.norm(m)
-  n = num_train + num_test
-  codes = rng.standard_normal((n, code_dim))
-  lengths = rng.integers(num_tokens // 2, num_tokens + 1, n).astype(np.int32)
-  distract = rng.standard_normal((n, num_tokens, code_dim)) @ a
-  tokens = distract + noise * rng.standard_normal((n, num_tokens, token_dim))
-  for s in range(signal_tokens):
-    pos = (rng.random(n) * lengths).astype(np.int64)
-    tokens[np.arange(n), pos] = (codes @ a + marker * m + noise *
-                                 rng.standard_normal((n, token_dim)))
-  tokens *= (np.arange(num_tokens)[None, :] < lengths[:, None])[..., None]
-  targets = (codes @ b).astype(np.float32)
-  tokens = tokens.astype(np.float32)
-  ids = np.array([f"planted:{i}" for i in range(n)])
-  splits = [np.arange(num_train), np.arange(num_train, n)]
-  made = [TokenSplit(tokens, idx, lengths[idx], targets[idx],
-                     np.arange(len(idx), dtype=np.int32), ids[idx])
-          for idx in splits]
-  info = dict(source="synthetic", num_train_items=num_train,
-              num_test_items=num_test, num_tokens=num_tokens,
-              token_dim=token_dim, code_dim=code_dim, target_dim=target_dim,
-              signal_tokens=signal_tokens, seed=seed)
-  return AlignmentData("planted", made[0], made[1], info,
-                       {"marker_direction": m.astype(np.float32)})
 
 
 def from_datasets(tok: tokens_lib.TokenDataset, tgt: fmt.EmbeddingDataset,
@@ -238,18 +208,8 @@ def from_datasets(tok: tokens_lib.TokenDataset, tgt: fmt.EmbeddingDataset,
                        info)
 
 
-def load_data(cfg: Mapping[str, Any]) -> AlignmentData:
-  """Builds `AlignmentData` from `config.data` (see the module docstring)."""
-  cfg = dict(cfg)
-  name = cfg.pop("name")
-  if name == "synthetic":
-    return planted(**cfg)
-  if name == "pydocs":
-    from embtrans.alignment import pydocs  # pylint: disable=g-import-not-at-top
-    return pydocs.load(**cfg)
-  if name == "dirs":
-    tok = tokens_lib.open_token_dataset(cfg.pop("tokens"))
-    tgt = fmt.open_dataset(cfg.pop("targets"))
-    return from_datasets(tok, tgt, **cfg)
-  raise ValueError(f"Unknown config.data.name {name!r}; known: synthetic, "
-                   "pydocs, dirs.")
+def open_dirs(tokens: str, targets: str, train_split: str = "train",
+              test_split: str = "test") -> AlignmentData:
+  """`from_datasets` of a token-dataset dir and an embedding-dataset dir."""
+  return from_datasets(tokens_lib.open_token_dataset(tokens),
+                       fmt.open_dataset(targets), train_split, test_split)

@@ -1,4 +1,5 @@
-"""The trained pair: a pooling head on tokens, a projection on targets, a temperature.
+"""The alignment task's model: a pooling head on tokens, a projection on
+targets, a temperature.
 
   image side: tokens [b, T, d] --head (attention_pool | perceiver)--> [b, D]
   text side:  targets [b, d_t] --Dense (text_proj)--> [b, D]
@@ -7,19 +8,22 @@
 The temperature is learned CLIP-style: the parameter is log(1 / temperature)
 (`log_logit_scale`, init log(1 / 0.07)); the logit scale exp(.) is clipped to
 [1, max_logit_scale] (100) in the forward pass, and the trainer also clamps
-the stored parameter after each update so it cannot drift beyond the clip.
+the stored parameter after each update so it cannot drift beyond the clip
+(`clamp_log_scale`, the align task's post-update).
+
+Not a registered translator model (no `Model` class): the head is one
+(`models.get_model('perceiver' | 'attention_pool', ...)`), and the align
+task wraps it here.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-
-from embtrans import models
 
 LOG_SCALE = "log_logit_scale"
 
@@ -75,18 +79,3 @@ def clamp_log_scale(params: Any, max_logit_scale: float) -> Any:
   params[LOG_SCALE] = jnp.clip(params[LOG_SCALE], 0.0,
                                math.log(max_logit_scale))
   return params
-
-
-def build(model_cfg: Mapping[str, Any], mrl_dim: int,
-          temperature_cfg: Mapping[str, Any]) -> DualEncoder:
-  """`config.model` (name + head kwargs) and `config.temperature` -> model."""
-  temperature_cfg = dict(temperature_cfg)
-  init = temperature_cfg.get("init_temperature", 0.07)
-  top = temperature_cfg.get("max_logit_scale", 100.0)
-  if not (top >= 1 and 1 / top <= init <= 1):
-    raise ValueError(f"config.temperature.init_temperature must be in "
-                     f"[1/max_logit_scale, 1] = [{1 / max(top, 1e-9):.4g}, 1]"
-                     f", got {init} (max_logit_scale {top}).")
-  kwargs = {k: v for k, v in model_cfg.items() if k != "name"}
-  head = models.get_model(model_cfg["name"], out_dim=mrl_dim, **kwargs)
-  return DualEncoder(head, mrl_dim, **temperature_cfg)

@@ -1,6 +1,6 @@
 """COCO captions -> CLIP ViT patch tokens + caption embeddings (needs a hub).
 
-  python -m embtrans.alignment.coco --data_dir=~/tensorflow_datasets \
+  python -m embtrans.data.coco --data_dir=~/tensorflow_datasets \
       --clip=/path/to/clip-vit-large-patch14 --out=/data/coco_clip
   python -m embtrans.main --config=configs/align_perceiver.py:size=full,\
 data=coco,tokens=/data/coco_clip/images,targets=/data/coco_clip/captions \
@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import os
 import pathlib
-import sys
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+from absl import app
+from absl import flags
 from absl import logging
 
 from embtrans.data import format as fmt
@@ -178,24 +179,27 @@ def extract(data_dir: str, clip_path: str, out: str,
   return paths
 
 
-def main(argv: Sequence[str]) -> int:
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  f = flags.FLAGS
+def _define_flags() -> None:
   flags.DEFINE_string("data_dir", "~/tensorflow_datasets", "TFDS data dir.")
   flags.DEFINE_string("clip", None, "Local CLIP model directory.")
   flags.DEFINE_string("out", None, "Output directory.")
   flags.DEFINE_list("splits", ["train", "test"], "train and/or test.")
   flags.DEFINE_integer("max_images", 0, "Per TFDS split; 0 = all.")
   flags.DEFINE_integer("batch_size", 64, "Images per encoder call.")
-  f(argv)
-  if not f.clip or not f.out:
-    print("--clip and --out are required.", file=sys.stderr)
-    return 2
-  paths = extract(f.data_dir, f.clip, f.out, f.splits,
-                  batch_size=f.batch_size, max_images=f.max_images)
+  flags.mark_flags_as_required(["clip", "out"])
+
+
+def main(argv: Sequence[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  from embtrans import cli  # pylint: disable=g-import-not-at-top
+  f = flags.FLAGS
+  with cli.user_errors("embtrans.data.coco"):
+    paths = extract(f.data_dir, f.clip, f.out, f.splits,
+                    batch_size=f.batch_size, max_images=f.max_images)
   print("Wrote " + ", ".join(str(p) for p in paths.values()))
-  return 0
 
 
 if __name__ == "__main__":
-  sys.exit(main(sys.argv))
+  _define_flags()
+  app.run(main)

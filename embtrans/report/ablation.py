@@ -1,51 +1,51 @@
-"""Turn an ablation workdir into a table, curves and findings.
+"""The report of an ablation: a sweep of `align` cells -> table, curves,
+findings (`ablation_findings`).
 
-  python -m embtrans.alignment.report W [--out=docs/results/perceiver_ablation]
-      [--title="..."]
+  python -m embtrans.sweep --config=configs/perceiver_ablation.py --workdir=W
+  python -m embtrans.report W [--out=docs/results/perceiver_ablation]
 
-Writes <out>/README.md (the table: final loss next to ln(batch), R@1/5/10 in
-both directions, R@1 at each MRL prefix, mean +- std over seeds; the
-references; findings computed from the numbers) and the curves loss.png,
-entropy.png (cross-attention entropy), diagnostics.png (cosine between the
-output latents) and grad_latents.png. Default out: W/report. Reports already
-written into subdirectories of <out> are linked as supplementary runs.
+`python -m embtrans.report` sends a sweep workdir whose cells are task
+`align` here (`report/dispatch.py`). Writes <out>/README.md (the table: final
+loss next to ln(batch), R@1/5/10 in both directions, R@1 at each MRL prefix,
+mean +- std over seeds; the closed-form references; findings computed from the
+numbers) and the curves loss.png, entropy.png (cross-attention entropy),
+diagnostics.png (cosine between the output latents) and grad_latents.png.
+Default out: W/report. Reports already written into subdirectories of <out>
+are linked as supplementary runs.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import pathlib
-import sys
 from typing import Any, Sequence
 
 import numpy as np
 
-from embtrans.alignment import findings as findings_lib
+from embtrans.report import ablation_findings as findings_lib
+from embtrans.report import io
+from embtrans.report import tables
 
+TITLE = "Perceiver latent-init ablation"
+FIGURES = ("loss.png", "entropy.png", "diagnostics.png", "grad_latents.png")
 METRICS = ("i2t/recall@1", "i2t/recall@5", "i2t/recall@10", "t2i/recall@1",
            "t2i/recall@5", "t2i/recall@10")
 
 
-def _read_jsonl(path: pathlib.Path) -> list[dict]:
-  return [json.loads(line) for line in path.read_text().splitlines() if line]
+def _number(v: Any) -> Any:
+  """results.json holds null for a non-finite score: read it as NaN."""
+  return math.nan if v is None else v
 
 
 def load_cells(workdir: pathlib.Path) -> list[dict[str, Any]]:
-  """One dict per finished cell: factors, results, per-seed curves."""
+  """One dict per finished cell (`io.read_cell`) plus its per-seed curves:
+  `curves[seed_<s>]` = the rows of that member's metrics.jsonl."""
   cells = []
-  for cdir in sorted((workdir / "cells").glob("*")):
-    if not (cdir / "results.json").is_file():
-      continue
-    curves = {p.parent.name: _read_jsonl(p)
-              for p in sorted(cdir.glob("seed_*/metrics.jsonl"))}
-    cells.append({"name": cdir.name,
-                  "factors": json.loads((cdir / "cell.json").read_text()),
-                  "config": json.loads((cdir / "config.json").read_text()),
-                  "results": json.loads((cdir / "results.json").read_text()),
-                  "curves": curves})
-  if not cells:
-    raise FileNotFoundError(f"No finished cells under {workdir}/cells; run "
-                            "python -m embtrans.alignment.ablation first.")
+  for cell in io.read_cells(pathlib.Path(workdir)):
+    cell["results"] = {k: _number(v) for k, v in cell["results"].items()}
+    cell["curves"] = {p.name: io.read_jsonl(p / "metrics.jsonl")
+                      for p in io.seed_dirs(cell["dir"])}
+    cells.append(cell)
   return sorted(cells, key=_order)
 
 
@@ -83,7 +83,7 @@ def table(cells: Sequence[dict]) -> str:
            "steps to leave chance"] +
           [f"{m.replace('/recall@', ' R@')}" for m in METRICS] +
           [f"i2t R@1 @{p}" for p in prefixes])
-  lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+  body = []
   for cell in cells:
     r = cell["results"]
     row = _label(cell) + [
@@ -93,8 +93,8 @@ def table(cells: Sequence[dict]) -> str:
         findings_lib.escape_text(cell)]
     row += [_pm(r, f"test/{m}") for m in METRICS]
     row += [_pm(r, f"test/mrl_{p}/i2t/recall@1") for p in prefixes]
-    lines.append("| " + " | ".join(row) + " |")
-  return "\n".join(lines)
+    body.append(row)
+  return tables.markdown_table(head, body)
 
 
 def _mean_curve(cell: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -160,15 +160,48 @@ def _supplements(out_dir: pathlib.Path) -> list[tuple[str, str]]:
   return found
 
 
-def write_report(workdir: str, out: str | None = None,
-                 title: str = "Perceiver latent-init ablation"
-                 ) -> pathlib.Path:
-  """Writes README.md and the PNGs; returns the output directory."""
+def references(cells: Sequence[dict]) -> list[dict[str, Any]]:
+  """[{'method': name, 'i2t/recall@1': ...}] from the cells' results
+  (`reference_<name>/<score>`; every cell of one data set has the same)."""
+  found: dict[str, dict[str, Any]] = {}
+  for key, value in cells[0]["results"].items():
+    name, sep, score = key.partition("/")
+    if sep and name.startswith("reference_"):
+      found.setdefault(name.removeprefix("reference_"), {})[score] = value
+  return [{"method": name, **scores} for name, scores in found.items()]
+
+
+def _shown_path(path: str, anchor: str) -> str:
+  """`path` without this machine's directories: from `anchor` on, or its
+  last component (reports are committed)."""
+  parts = pathlib.PurePath(path).parts
+  if not pathlib.PurePath(path).is_absolute():
+    return path
+  if anchor in parts:
+    return str(pathlib.PurePath(*parts[parts.index(anchor):]))
+  return parts[-1] if parts else path
+
+
+def default_title(runs: Sequence[dict]) -> str:
+  """TITLE; a supplement (a config arg or a cell filter) says which."""
+  run = runs[0] if runs else {}
+  extra = [f"at `:{run['arg']}`"] if run.get("arg") else []
+  if run.get("only"):
+    extra.append(f"cells matching `{run['only']}`")
+  if not extra:
+    return TITLE
+  return f"Supplement: the {TITLE[0].lower()}{TITLE[1:]} {', '.join(extra)}"
+
+
+def write_report(workdir: str | pathlib.Path, out: str | None = None,
+                 title: str | None = None) -> pathlib.Path:
+  """Writes README.md and FIGURES; returns the output directory."""
   root = pathlib.Path(workdir)
   out_dir = pathlib.Path(out) if out else root / "report"
   out_dir.mkdir(parents=True, exist_ok=True)
   cells = load_cells(root)
-  perceivers = [c for c in cells if c["factors"].get("head") != "attention_pool"]
+  perceivers = [c for c in cells
+                if c["factors"].get("head") != "attention_pool"]
   plot(cells, "train/loss_full", "InfoNCE (full dim)", out_dir / "loss.png",
        chance=True)
   plot(perceivers or cells, "train/entropy/cross_attn_0",
@@ -177,37 +210,12 @@ def write_report(workdir: str, out: str | None = None,
        "cosine between output latents", out_dir / "diagnostics.png")
   plot(cells, "train/grad_norm/latents", "gradient norm of the latents",
        out_dir / "grad_latents.png", log=True)
-  meta = _read_meta(root)
-  meta.update(title=title, supplements=_supplements(out_dir),
-              out=str(out) if out else "")
+  runs = [dict(r, config=_shown_path(r.get("config", ""), "configs"))
+          for r in io.sweep_runs(root)]
+  meta = {"runs": runs, "references": references(cells),
+          "title": title or default_title(runs),
+          "supplements": _supplements(out_dir),
+          "out": _shown_path(str(out), "docs") if out else ""}
   text = findings_lib.readme(cells, table(cells), meta)
-  (out_dir / "README.md").write_text(text)
+  (out_dir / "README.md").write_text(text, encoding="utf-8")
   return out_dir
-
-
-def _read_meta(root: pathlib.Path) -> dict:
-  meta: dict[str, Any] = {}
-  if (root / "ablation.json").is_file():
-    meta["runs"] = json.loads((root / "ablation.json").read_text())["runs"]
-  if (root / "references.json").is_file():
-    meta["references"] = json.loads((root / "references.json").read_text())
-  return meta
-
-
-def main(argv: Sequence[str]) -> int:
-  opts = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and
-              "=" in a)
-  args = [a for a in argv if not a.startswith("--")]
-  if len(args) != 1 or set(opts) - {"out", "title"}:
-    print("usage: python -m embtrans.alignment.report WORKDIR [--out=DIR] "
-          "[--title=TEXT]", file=sys.stderr)
-    return 2
-  out = write_report(args[0], opts.get("out"), opts.get(
-      "title", "Perceiver latent-init ablation"))
-  print(f"Wrote {out}/README.md and the curves (loss, entropy, diagnostics,"
-        " grad_latents .png).")
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main(sys.argv[1:]))

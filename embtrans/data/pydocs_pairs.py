@@ -15,7 +15,8 @@ encoder's token sequence of one view is matched with another encoder's pooled
 vector of a paired but different view, one-to-one, against every other test
 pair as distractors, and the head has to pool the tokens into the target
 space. Split: `format.split_of(pair id)` (80/20). Both datasets are cached
-under $EMBTRANS_CACHE/align/ and reused.
+under $EMBTRANS_CACHE/align/ and reused; the token states come from
+`encoders.token_states`.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ import collections
 import os
 import pathlib
 
-import numpy as np
 from absl import logging
 
 from embtrans import encoders as encoders_lib
-from embtrans.alignment import data as data_lib
 from embtrans.data import build as build_lib
 from embtrans.data import format as fmt
 from embtrans.data import sources
+from embtrans.data import token_pairs
 from embtrans.data import tokens as tokens_lib
+from embtrans.encoders import token_states
 
 TOKEN_ENCODER = "minilm"
 
@@ -51,32 +52,6 @@ def pairs(limit: int | None = None) -> list[tuple[str, str, str]]:
           if "body" in v and "summary" in v]
 
 
-def minilm_token_states(texts: list[str], max_tokens: int,
-                        batch_size: int = 64
-                        ) -> tuple[np.ndarray, np.ndarray]:
-  """Last hidden states of all-MiniLM-L6-v2: ([n, T, 384], lengths [n])."""
-  import torch  # pylint: disable=g-import-not-at-top
-  from transformers import AutoModel, AutoTokenizer  # pylint: disable=g-import-not-at-top
-  from embtrans.encoders.sentence_transformer import minilm_path  # pylint: disable=g-import-not-at-top
-  os.environ.setdefault("HF_HUB_OFFLINE", "1")
-  path = str(minilm_path())
-  tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-  model = AutoModel.from_pretrained(path, local_files_only=True).eval()
-  states = np.zeros((len(texts), max_tokens, model.config.hidden_size),
-                    np.float32)
-  lengths = np.zeros(len(texts), np.int32)
-  with torch.no_grad():
-    for s in range(0, len(texts), batch_size):
-      enc = tokenizer(texts[s:s + batch_size], padding="max_length",
-                      truncation=True, max_length=max_tokens,
-                      return_tensors="pt")
-      mask = enc["attention_mask"].numpy()
-      hidden = model(**enc).last_hidden_state.numpy()
-      states[s:s + batch_size] = hidden * mask[..., None]
-      lengths[s:s + batch_size] = mask.sum(1)
-  return states, lengths
-
-
 def _cache_paths(max_tokens: int, target: str, limit: int | None,
                  cache_dir: os.PathLike | None) -> tuple[pathlib.Path, ...]:
   src = sources.get_source("pydocs").fingerprint()
@@ -91,7 +66,8 @@ def _build_tokens(path: pathlib.Path, found, max_tokens: int) -> None:
   ids = [p[0] for p in found]
   logging.info("Extracting MiniLM token states of %d docstring bodies (once;"
                " cached at %s).", len(ids), path)
-  states, lengths = minilm_token_states([p[1] for p in found], max_tokens)
+  states, lengths = token_states.minilm_token_states(
+      [p[1] for p in found], max_tokens)
   extra = {"name": f"pydocs-body/{TOKEN_ENCODER}-tokens",
            "model": TOKEN_ENCODER, "layer": "last_hidden_state",
            "text_source": "pydocs", "view": "body"}
@@ -112,7 +88,7 @@ def _build_targets(path: pathlib.Path, found, target: str) -> None:
 
 
 def load(max_tokens: int = 64, target: str = "tfidf_lsa",
-         limit: int = 0, cache_dir: str = "") -> data_lib.AlignmentData:
+         limit: int = 0, cache_dir: str = "") -> token_pairs.AlignmentData:
   """The pydocs body-tokens -> summary-embedding pairs (built once, cached).
 
   Args:
@@ -136,5 +112,5 @@ def load(max_tokens: int = 64, target: str = "tfidf_lsa",
   with build_lib.build_lock(tgt_path):
     if not fmt.is_complete(tgt_path):
       _build_targets(tgt_path, found or pairs(limit or None), target)
-  return data_lib.from_datasets(tokens_lib.open_token_dataset(tok_path),
+  return token_pairs.from_datasets(tokens_lib.open_token_dataset(tok_path),
                                 fmt.open_dataset(tgt_path))

@@ -1,1 +1,0 @@
-"""Alignment heads on frozen token sequences: data, model, training, ablation, report."""
