@@ -48,6 +48,9 @@ import time
 import numpy as np
 
 
+# Parses its own arguments (see embtrans/bench/__main__.py).
+ARGPARSE = True
+
 def _peak_rss_mb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 

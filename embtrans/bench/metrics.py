@@ -61,6 +61,9 @@ class Case:
   numpy_setup: Callable[[], Any] | None = None
 
 
+# Parses its own arguments (see embtrans/bench/__main__.py).
+ARGPARSE = True
+
 def _matmuls(x: jax.Array, y: jax.Array, pool: jax.Array,
              batch: int) -> dict[str, Callable[[], Any]]:
   """The bare products behind each kernel, jitted, on the same operands."""
