@@ -176,8 +176,8 @@ def alignment_config(model: Mapping[str, Any], data: Mapping[str, Any],
                      mrl_dim: int, lr: float, batch_size: int, steps: int,
                      seed: int = 0, num_seeds: int = 1
                      ) -> ml_collections.ConfigDict:
-  """Task 'align'; `model` / `data` from `align_head_config` / `_data_config`.
-  """
+  """Task `align`; `model` / `data` from `align_head_config` /
+  `align_data_config`."""
   c = ml_collections.ConfigDict()
   c.task = "align"
   c.seed, c.num_seeds = seed, num_seeds
