@@ -38,12 +38,13 @@ def trained(tmp_path_factory):
 
 
 def _raw_params(workdir, step):
-  """The checkpoint's params read by Orbax alone (no model code)."""
+  """The checkpoint's params read by Orbax alone (no model code); the
+  engine stacks members, so a single run's leaves carry a leading [1]."""
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   raw = ocp.StandardCheckpointer().restore(
       (workdir / "checkpoints" / str(step) / "default").absolute())
   dense = raw["params"]["dense"]
-  return np.asarray(dense["kernel"]), np.asarray(dense["bias"])
+  return np.asarray(dense["kernel"])[0], np.asarray(dense["bias"])[0]
 
 
 def test_load_translator_restores_the_latest_checkpoint(trained):

@@ -31,5 +31,8 @@ class Evaluator:
     for prefix, x, y in _pairs.spaces(result, self.pairs):
       if self.prepare_q is not None:
         x, y = (metrics.prepare(v, self.prepare_q) for v in (x, y))
-      value = metrics.svcca(x, y, self.cca_dim)
-      yield f"{prefix}svcca@{self.cca_dim}", float(value)
+      # Spaces narrower than cca_dim keep all their components; the key
+      # says how many were used.
+      dim = min(self.cca_dim, x.shape[1], y.shape[1])
+      value = metrics.svcca(x, y, dim)
+      yield f"{prefix}svcca@{dim}", float(value)
