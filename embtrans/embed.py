@@ -38,7 +38,10 @@ _OUTPUT = flags.DEFINE_string("output", None, "Build into this directory "
 _CACHE_DIR = flags.DEFINE_string("cache_dir", None, "Cache root (overrides "
                                  "config.cache_dir and $EMBTRANS_CACHE).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a different "
-                               "dataset already at --output.")
+                               "(or unreadable) dataset already at --output.")
+_REBUILD = flags.DEFINE_bool("rebuild", False, "Build again from scratch even "
+                             "if the dataset is complete: replaces a corrupt "
+                             "one (only once the new one is complete).")
 flags.mark_flags_as_required(["config"])
 
 # Errors whose message is complete for the user: no traceback needed.
@@ -50,7 +53,8 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
     ds, built, seconds = build.build_from_config(
-        flags.FLAGS.config, _OUTPUT.value, _CACHE_DIR.value, _OVERWRITE.value)
+        flags.FLAGS.config, _OUTPUT.value, _CACHE_DIR.value, _OVERWRITE.value,
+        _REBUILD.value)
   except _USER_ERRORS as e:
     if os.environ.get("EMBTRANS_TRACEBACK"):
       raise

@@ -30,6 +30,9 @@ _SPLIT = flags.DEFINE_enum("split", "all", chroma.SPLITS, "Rows to export.")
 _SPACE = flags.DEFINE_enum("space", "cosine", chroma.SPACES, "HNSW distance.")
 _REPLACE = flags.DEFINE_bool("replace", False, "Replace an existing "
                              "collection of that name.")
+_APPEND = flags.DEFINE_bool("append", False, "Add to an existing collection "
+                            "of that name (same provenance only); without "
+                            "--replace or --append an existing one is refused.")
 flags.mark_flags_as_required(["dataset", "db"])
 
 
@@ -39,7 +42,8 @@ def main(argv):
   try:
     out = chroma.export_dataset(_DATASET.value, _DB.value, _COLLECTION.value,
                                 _TRANSLATOR.value, _SPLIT.value,
-                                space=_SPACE.value, replace=_REPLACE.value)
+                                space=_SPACE.value, replace=_REPLACE.value,
+                                append=_APPEND.value)
   except (ValueError, FileNotFoundError, fmt.DatasetError,
           checkpointing.CheckpointError) as e:
     if os.environ.get("EMBTRANS_TRACEBACK"):

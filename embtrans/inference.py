@@ -18,12 +18,16 @@ import json
 import pathlib
 from typing import Any, Callable
 
+import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from embtrans import checkpointing
 from embtrans import sharding
-from embtrans import train
+from embtrans.engine import members as members_lib
+from embtrans.engine import optim
+from embtrans.tasks import translate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,11 +89,13 @@ def load_translator(workdir: str | pathlib.Path, batch_size: int = 1024
   path = pathlib.Path(workdir)
   config = ml_collections.ConfigDict(_read_json(path / "config.json"))
   info = _read_json(path / "data.json")
-  model = train.build_model(config, int(info["target_dim"]))
-  tx, _ = train.create_optimizer(config)
+  model = translate.build_model(config, int(info["target_dim"]))
+  tx, _ = optim.create(config.optimizer, config.num_train_steps)
   mesh = sharding.make_mesh(1)
-  state = train.create_train_state(model, tx, int(info["source_dim"]),
-                                   config.seed, mesh)
+  init = jax.jit(lambda key: model.init(key, jnp.zeros(
+      (1, int(info["source_dim"])), jnp.float32))["params"])
+  state = members_lib.init([init], [config.seed],
+                           [config.optimizer.learning_rate], tx, mesh)
   manager = checkpointing.create_manager(path / "checkpoints",
                                          config.max_checkpoints)
   try:
@@ -100,8 +106,9 @@ def load_translator(workdir: str | pathlib.Path, batch_size: int = 1024
     state, step = checkpointing.restore_latest(manager, state)
   finally:
     manager.close()
-  predict = train.make_predict_fn(model, mesh, batch_size)
-  params = state.params
+  predict = translate.make_predict_fn(model, mesh, batch_size)
+  params = state.params  # [1, ...]: the run's one member.
   return Translator(path, config, step, str(info["source"]),
                     str(info["target"]), int(info["source_dim"]),
-                    int(info["target_dim"]), lambda x: predict(params, x))
+                    int(info["target_dim"]),
+                    lambda x: predict(params, np.asarray(x)[None])[0])

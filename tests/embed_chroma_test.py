@@ -38,12 +38,13 @@ def trained(tmp_path_factory):
 
 
 def _raw_params(workdir, step):
-  """The checkpoint's params read by Orbax alone (no model code)."""
+  """The checkpoint's params read by Orbax alone (no model code); the
+  engine stacks members, so a single run's leaves carry a leading [1]."""
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   raw = ocp.StandardCheckpointer().restore(
       (workdir / "checkpoints" / str(step) / "default").absolute())
   dense = raw["params"]["dense"]
-  return np.asarray(dense["kernel"]), np.asarray(dense["bias"])
+  return np.asarray(dense["kernel"])[0], np.asarray(dense["bias"])[0]
 
 
 def test_load_translator_restores_the_latest_checkpoint(trained):
@@ -96,14 +97,24 @@ def test_export_original_then_query_with_a_where_filter(
       out.collection).get(ids=["t3"], include=["metadatas", "documents"])
   meta = record["metadatas"][0]
   assert meta == {"text_id": "t3", "split": fmt.split_of("t3"),
-                  "source_model": "model-a", "target_model": "model-a",
+                  "source_model": "model-a", "source_dataset": "toy/a",
+                  "target_model": "model-a", "target_dataset": "toy/a",
                   "translator": "", "translator_model": "",
-                  "dataset": "toy/a", "kind": "question", "level": 3}
+                  "kind": "question", "level": 3}
   assert record["documents"] == ["text t3"]
-  # Exporting again (same provenance) updates in place.
-  assert chroma.export_dataset(ds, tmp_path / "db").count == N
-  assert chroma.client(tmp_path / "db").get_collection(
-      out.collection).count() == N
+  # Exporting again refuses unless asked to append (or replace).
+  col = chroma.client(tmp_path / "db").get_collection(
+      out.collection, embedding_function=None)
+  col.delete(ids=["t3"])
+  with pytest.raises(ValueError, match="'toy-a' already exists \\(159 "
+                     "records of toy/a -> model-a\\). Pass --replace.*"
+                     "--append"):
+    chroma.export_dataset(ds, tmp_path / "db")
+  with pytest.raises(ValueError, match="exclude each other"):
+    chroma.export_dataset(ds, tmp_path / "db", replace=True, append=True)
+  assert col.count() == N - 1  # Nothing was written.
+  assert chroma.export_dataset(ds, tmp_path / "db", append=True).count == N
+  assert col.count() == N
 
 
 def test_export_translated_vectors(trained, tmp_path,
@@ -113,7 +124,10 @@ def test_export_translated_vectors(trained, tmp_path,
   ds = fmt.open_dataset(trained / "a")
   test = np.flatnonzero(ds.splits == "test")
   assert out.count == len(test) and out.metadata["dim"] == D_B
-  assert out.metadata["target_model"] == "toy/b"
+  assert out.metadata["target_model"] == "model-b"
+  assert out.metadata["target_dataset"] == "toy/b"
+  assert out.metadata["source_dataset"] == "toy/a"
+  assert out.collection == "toy-a--to--toy-b"
   w, bias = _raw_params(trained / "work", 20)
   expected = np.asarray(ds.vectors)[test] @ w + bias
   col = chroma.client(tmp_path / "db").get_collection(out.collection)
@@ -123,7 +137,8 @@ def test_export_translated_vectors(trained, tmp_path,
   stored = np.asarray(got["embeddings"])[[order[i] for i in ds.ids[test]]]
   np.testing.assert_allclose(stored, expected, rtol=1e-4, atol=1e-4)
   meta = got["metadatas"][0]
-  assert meta["source_model"] == "model-a" and meta["target_model"] == "toy/b"
+  assert meta["source_model"] == "model-a" and meta["target_model"] == "model-b"
+  assert meta["source_dataset"] == "toy/a" and meta["target_dataset"] == "toy/b"
   assert meta["translator"] == str(trained / "work")
   assert meta["translator_model"] == "linear" and meta["split"] == "test"
   hits = chroma.query(tmp_path / "db", out.collection, expected[:3], k=1,
@@ -131,7 +146,7 @@ def test_export_translated_vectors(trained, tmp_path,
   assert [h[0] for h in hits] == ds.ids[test][:3].tolist()
   with pytest.raises(ValueError, match="holds other vectors"):
     chroma.export_dataset(trained / "a", tmp_path / "db",
-                          collection=out.collection)
+                          collection=out.collection, append=True)
   with pytest.raises(ValueError, match="maps 8-d vectors"):
     chroma.export_dataset(trained / "b", tmp_path / "db",
                           translator=trained / "work")

@@ -137,3 +137,39 @@ def write_hotpotqa(path: pathlib.Path) -> pathlib.Path:
   else:
     path.write_text("".join(json.dumps(e) + "\n" for e in examples))
   return path
+
+
+class HashEncoder:
+  """A fast stand-in text encoder: each word a seeded random vector, summed,
+  L2-normalised (equal texts give equal vectors). Register it with
+  `encoders.register_encoder("test_hash", "tests.embed_helpers",
+  "HashEncoder")`."""
+
+  needs_fit = False
+  normalized = True
+  modality = "text"
+
+  def __init__(self, dim: int = 8):
+    self.name, self.dim = "test_hash", dim
+
+  def fingerprint(self) -> str:
+    return f"test_hash-{self.dim}"
+
+  def fit(self, texts) -> None:
+    del texts
+
+  def encode(self, texts):
+    import hashlib  # pylint: disable=g-import-not-at-top
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    out = np.zeros((len(texts), self.dim), np.float32)
+    for row, text in enumerate(texts):
+      for word in text.lower().split():
+        seed = int.from_bytes(hashlib.sha1(word.encode()).digest()[:4], "big")
+        out[row] += np.random.default_rng(seed).standard_normal(self.dim)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def register_hash_encoder() -> str:
+  from embtrans import encoders  # pylint: disable=g-import-not-at-top
+  encoders.register_encoder("test_hash", "tests.embed_helpers", "HashEncoder")
+  return "test_hash"

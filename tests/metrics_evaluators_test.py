@@ -1,4 +1,4 @@
-"""The cka, knn and retrieval evaluators, run through `run_evaluators`."""
+"""The evaluators of the registry, run through `run_evaluators`."""
 
 import numpy as np
 import pytest
@@ -20,7 +20,21 @@ def _result():
 
 
 def test_modules_are_registered():
-  assert {"cka", "knn", "retrieval"} <= set(known_evaluators())
+  assert {"cka", "cknna", "knn", "retrieval", "svcca"} <= set(
+      known_evaluators())
+
+
+# Settings of the tests below (shared compiles); svcca needs cca_dim <= 5.
+_SMALL = {"svcca": dict(cca_dim=4), "cknna": dict(k=5), "knn": dict(k=5)}
+
+
+@pytest.mark.parametrize("name", known_evaluators())
+def test_every_evaluator_yields_named_finite_floats(name, result):
+  out = list(run_evaluators({name: _SMALL.get(name, {})}, result))
+  names = [key for key, _ in out]
+  assert names and len(set(names)) == len(names)
+  assert all(key.startswith(f"{name}/") for key in names)
+  assert all(isinstance(v, float) and np.isfinite(v) for _, v in out)
 
 
 def test_cka_evaluator(result):
@@ -68,6 +82,52 @@ def test_knn_evaluator(result):
                              metrics.knn_edit_distance(t, y, 5))
 
 
+def test_knn_evaluator_platonic_metrics(result):
+  out = dict(run_evaluators({"knn": dict(k=5, platonic=True)}, result))
+  assert list(out) == [f"knn/{n}@5" for n in (
+      "jaccard", "mutual_knn", "rank_agreement", "edit_distance",
+      "edit_similarity", "lcs", "cycle_knn")]
+  want = metrics.knn_agreement(result.translated, result.target, 5)
+  for name in ("edit_similarity", "lcs", "cycle_knn"):
+    np.testing.assert_allclose(out[f"knn/{name}@5"], want[name])
+
+
+def test_cknna_and_svcca_evaluators_over_pairs(result):
+  out = dict(run_evaluators({"cknna": dict(k=5), "svcca": dict(cca_dim=4)},
+                            result))
+  pairs = [("", "translated", "target"), ("source/", "source", "target"),
+           ("source_translated/", "source", "translated")]
+  assert list(out) == ([f"cknna/{p}cknna@5" for p, _, _ in pairs]
+                       + [f"svcca/{p}svcca@4" for p, _, _ in pairs])
+  for prefix, first, second in pairs:
+    x, y = getattr(result, first), getattr(result, second)
+    np.testing.assert_allclose(out[f"cknna/{prefix}cknna@5"],
+                               metrics.cknna(x, y, 5))
+    np.testing.assert_allclose(out[f"svcca/{prefix}svcca@4"],
+                               metrics.svcca(x, y, 4))
+  # One pair, with platonic-rep's preparation first.
+  out = dict(run_evaluators(
+      {"c": dict(type="cknna", k=5, pairs=["source"], prepare_q=0.95)},
+      result))
+  prepared = [metrics.prepare(v, 0.95) for v in (result.source,
+                                                 result.target)]
+  assert list(out) == ["c/source/cknna@5"]
+  np.testing.assert_allclose(out["c/source/cknna@5"],
+                             metrics.cknna(*prepared, 5), rtol=1e-6)
+
+
+def test_retrieval_evaluator_tie_optimistic(result):
+  out = dict(run_evaluators({"r": dict(type="retrieval", ks=(1,),
+                                       tie_optimistic=True)}, result))
+  names = ["recall@1", "mean_rank", "median_rank"]
+  names += [f"optimistic_{n}" for n in names]
+  assert list(out) == ([f"r/{n}" for n in names]
+                       + [f"r/reverse/{n}" for n in names])
+  # Continuous data: no exact ties, so both figures agree.
+  for n in names[:3]:
+    assert out[f"r/{n}"] == out[f"r/optimistic_{n}"]
+
+
 def test_retrieval_evaluator_both_directions(result):
   out = dict(run_evaluators({"retrieval": dict(type="retrieval")}, result))
   names = ["recall@1", "recall@5", "recall@10", "mean_rank", "median_rank"]
@@ -97,3 +157,5 @@ def test_bad_config_fails_early(result):
     dict(run_evaluators({"knn": dict(k=99)}, result))
   with pytest.raises(TypeError):
     run_evaluators({"cka": dict(bandwidth=3)}, result).__next__()
+  with pytest.raises(ValueError, match="Unknown pair 'target'.*source"):
+    dict(run_evaluators({"svcca": dict(pairs=["target"])}, result))

@@ -1,4 +1,4 @@
-"""Tests for embtrans.metrics.retrieval against a plain NumPy reference."""
+"""Tests for embtrans.metrics.retrieval against the NumPy reference."""
 
 import chex
 import jax
@@ -7,27 +7,15 @@ import pytest
 
 from embtrans.metrics import recall_at_k
 from embtrans.metrics import retrieval
+from embtrans.references import numpy_metrics as ref
 
 
-def _reference(queries, keys, ks, positives=None, normalize=True):
-  """Ranks by fully sorting each row, negatives placed before tied positives."""
-  q = np.asarray(queries, np.float64)
-  k = np.asarray(keys, np.float64)
-  if normalize:
-    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-    k = k / np.maximum(np.linalg.norm(k, axis=1, keepdims=True), 1e-12)
-  if positives is None:
-    positives = [[i] for i in range(len(q))]
-  ranks = []
-  for i, row in enumerate(q @ k.T):
-    is_pos = np.zeros(len(k), bool)
-    is_pos[[p for p in np.atleast_1d(positives[i]) if p >= 0]] = True
-    order = np.lexsort((is_pos, -row))  # by score desc, then negatives first
-    ranks.append(int(np.flatnonzero(is_pos[order])[0]) + 1)
-  ranks = np.array(ranks)
-  out = {f"recall@{c}": np.mean(ranks <= c) for c in ks}
-  out.update(mean_rank=ranks.mean(), median_rank=np.median(ranks))
-  return out
+def _reference(queries, keys, ks, positives=None, normalize=True,
+               ties="strict"):
+  """The NumPy reference in float64."""
+  return ref.recall_at_k(np.asarray(queries, np.float64),
+                         np.asarray(keys, np.float64), ks, positives,
+                         normalize, ties)
 
 
 def _assert_matches(got, want):
@@ -112,6 +100,46 @@ def test_ties_count_against_the_positive():
   assert float(recall_at_k(flat, flat, ks=(1,))["mean_rank"]) == 5.0
 
 
+def test_tie_optimistic_figures_beside_the_strict_ones():
+  # Small integers and no normalisation: every score is exact, so duplicate
+  # keys tie exactly. Keys 0-2 are three copies of one vector, key 3 a copy
+  # of key 4; queries are noisy copies of the keys.
+  rng = np.random.default_rng(8)
+  base = rng.integers(-3, 4, size=(12, 6))
+  keys = np.concatenate([base[[0, 0, 0, 1]], base[1:]]).astype(np.float32)
+  queries = (keys + rng.integers(-1, 2, size=keys.shape)).astype(np.float32)
+  ks = (1, 2, 5)
+  got = recall_at_k(queries, keys, ks=ks, normalize=False,
+                    tie_optimistic=True, block_size=5)
+  assert list(got) == ["recall@1", "recall@2", "recall@5", "mean_rank",
+                       "median_rank", "optimistic_recall@1",
+                       "optimistic_recall@2", "optimistic_recall@5",
+                       "optimistic_mean_rank", "optimistic_median_rank"]
+  strict = _reference(queries, keys, ks, normalize=False)
+  optimistic = _reference(queries, keys, ks, normalize=False,
+                          ties="optimistic")
+  _assert_matches({k: v for k, v in got.items() if "optimistic" not in k},
+                  strict)
+  _assert_matches({k[len("optimistic_"):]: v for k, v in got.items()
+                   if k.startswith("optimistic_")}, optimistic)
+  # The ties cost the strict figures something here, and only ties do.
+  assert optimistic["mean_rank"] < strict["mean_rank"]
+  # Without the flag: the strict figures alone, unchanged.
+  _assert_matches(recall_at_k(queries, keys, ks=ks, normalize=False), strict)
+
+
+def test_duplicate_targets_are_ties():
+  # Cosine scores of one-hot vectors are exactly 0 or 1. Targets 0 and 1
+  # are the same vector (a text embedded twice under two ids).
+  target = np.eye(4, dtype=np.float32)[[0, 0, 1, 2, 3]]
+  got = recall_at_k(target, target, ks=(1,), tie_optimistic=True)
+  np.testing.assert_allclose(float(got["recall@1"]), 3 / 5)
+  np.testing.assert_allclose(float(got["optimistic_recall@1"]), 1.0)
+  np.testing.assert_allclose(float(got["optimistic_mean_rank"]), 1.0)
+  want = _reference(target, target, (1,), ties="optimistic")
+  np.testing.assert_allclose(want["recall@1"], 1.0)
+
+
 def test_median_rank_even_count_averages_middle_pair():
   keys = np.eye(4, dtype=np.float32)
   # Query i's positive is beaten by exactly i keys: ranks 1, 2, 3, 4.
@@ -142,7 +170,8 @@ def test_result_is_plain_dict_of_scalars():
 def test_no_retrace_for_same_shapes(monkeypatch):
   traced = jax.jit(chex.assert_max_traces(retrieval._recall_stats.__wrapped__,
                                           n=1),
-                   static_argnames=("ks", "normalize", "block_size"))
+                   static_argnames=("ks", "normalize", "block_size",
+                                    "tie_optimistic"))
   monkeypatch.setattr(retrieval, "_recall_stats", traced)
   rng = np.random.default_rng(7)
   for _ in range(3):

@@ -25,10 +25,58 @@ def test_translator_output_shape(name, in_dim, out_dim):
   chex.assert_tree_all_finite(y)
 
 
+# Models whose shapes are tested elsewhere: the pooling heads in
+# align_models_test.py, the autoencoder below.
+_OTHERS = ("autoencoder", "attention_pool", "perceiver")
+
+
 def test_every_registered_model_is_covered():
-  uncovered = set(models.known_models()) - set(_TRANSLATORS) - {
-      "autoencoder", "attention_pool", "perceiver"}
+  uncovered = set(models.known_models()) - set(_TRANSLATORS) - set(_OTHERS)
   assert not uncovered, f"add shape tests for {uncovered}"
+
+
+@pytest.mark.parametrize("variant, in_dim, out_dim, code_dim", [
+    ("tiny", 16, 16, 3), ("tiny", 10, 24, 2)])
+def test_autoencoder_shapes(variant, in_dim, out_dim, code_dim):
+  model = models.get_model("autoencoder", out_dim=out_dim, code_dim=code_dim,
+                           variant=variant)
+  x = jax.random.normal(jax.random.key(0), (5, in_dim))
+
+  @jax.jit
+  def run(x):
+    params = model.init(jax.random.key(1), x)
+    recon, code = model.apply(params, x)
+    return (recon, code, model.apply(params, x, method=model.encode),
+            model.apply(params, code, method=model.decode))
+
+  recon, code, encoded, decoded = run(x)
+  chex.assert_shape(recon, (5, out_dim))
+  chex.assert_shape(code, (5, code_dim))
+  chex.assert_tree_all_finite((recon, code))
+  # encode / decode are the two halves of __call__.
+  chex.assert_trees_all_close(encoded, code, atol=1e-6)
+  chex.assert_trees_all_close(decoded, recon, atol=1e-6)
+
+
+def test_autoencoder_code_is_linear_and_widths_mirror():
+  model = models.get_model("autoencoder", out_dim=7, variant="small")
+  params = jax.eval_shape(model.init, jax.random.key(0),
+                          jnp.ones((1, 9)))["params"]
+  enc, dec = params["encoder"], params["decoder"]
+  assert enc["hidden_0"]["kernel"].shape == (9, 128)
+  assert enc["out"]["kernel"].shape == (32, 3)
+  assert dec["hidden_0"]["kernel"].shape == (3, 32)
+  assert dec["out"]["kernel"].shape == (128, 7)
+  assert set(enc) == {"hidden_0", "hidden_1", "out"}  # no activation layer
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(variant="huge"), "unknown variant 'huge'.*known"),
+    (dict(activation="elu"), "unknown activation 'elu'"),
+    (dict(code_dim=0), "code_dim and out_dim must be >= 1")])
+def test_autoencoder_rejects_bad_args(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    models.get_model("autoencoder", out_dim=4, **kwargs)
 
 
 @pytest.mark.parametrize("mult, layers, expected", [(1, 1, 2), (8, 1, 2),

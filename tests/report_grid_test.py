@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from embtrans import sweeps
 from embtrans.report import grid
 from embtrans.report import searches
 from embtrans.report import tables
-from embtrans.sweep import run
 from tests import helpers
 from tests import sweep_helpers
 
@@ -20,8 +20,8 @@ from tests import sweep_helpers
 def swept(tmp_path_factory):
   spaces = sweep_helpers.related_spaces(tmp_path_factory.mktemp("spaces"))
   workdir = tmp_path_factory.mktemp("grid")
-  run.run_sweep(sweep_helpers.grid_config(spaces, archs="linear"),
-                str(workdir))
+  sweeps.run(str(helpers.ROOT / "configs" / "grid.py"),
+             f"spaces={'+'.join(spaces)},archs=linear,tiny=True", str(workdir))
   return workdir
 
 
@@ -38,7 +38,7 @@ def test_report_command_writes_every_file(swept, tmp_path):
       assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
   with open(out / "results.csv", newline="") as f:
     rows = list(csv.DictReader(f))
-  members = sorted(p.parent.name for p in swept.glob("members/*/results.json"))
+  members = sorted(p.parent.name for p in swept.glob("cells/*/results.json"))
   assert len(rows) == len(members) == 2 + 4   # linear x 2 + closed-form
   for column in ("source", "target", "arch", "layers", "width", "params",
                  "steps", "train_seconds", "test/mse", "test/recall@1",
@@ -47,8 +47,8 @@ def test_report_command_writes_every_file(swept, tmp_path):
     assert column in rows[0], column
   by_member = {r["member"]: r for r in rows}
   for key in members:
-    saved = json.loads((swept / "members" / key / "results.json").read_text())
-    row = by_member[saved["member"]]
+    saved = json.loads((swept / "cells" / key / "results.json").read_text())
+    row = by_member[key]
     assert float(row["test/mse"]) == pytest.approx(saved["test/mse"])
   readme = (out / "README.md").read_text()
   for text in ("Grid wall time", "## Answers", "Test MSE", "Recall@1",

@@ -14,7 +14,8 @@ split=validation,model_path=/models/gtr-t5-base
 Args: data_files (JSON/JSONL/Parquet or a glob; '' = the hub), model_path,
 config (distractor | fullwiki), split, include (both | questions |
 paragraphs), limit (0 = all texts), pooling (mean | cls | last), max_length,
-batch_size, name.
+drop_duplicate_texts (keep only the first of a text that occurs under several
+ids; repeats are reported either way), batch_size, name.
 """
 
 import ml_collections
@@ -26,7 +27,8 @@ def get_config(arg=None):
   arg = config_lib.parse_arg(
       arg, data_files="", model_path="", config="distractor",
       split="validation", include="both", limit=0, pooling="mean",
-      max_length=256, batch_size=64, shard_rows=0, name="")
+      max_length=256, drop_duplicate_texts=False, batch_size=64, shard_rows=0,
+      name="")
   c = ml_collections.ConfigDict()
   split = "local" if arg.data_files else arg.split
   c.name = arg.name or f"hotpotqa-{split}/t5"
@@ -38,6 +40,7 @@ def get_config(arg=None):
   c.encoder = dict(name="t5", kwargs=ml_collections.ConfigDict(dict(
       path=arg.model_path, pooling=arg.pooling, max_length=arg.max_length,
       batch_size=arg.batch_size)))
+  c.drop_duplicate_texts = arg.drop_duplicate_texts
   c.batch_size = 4 * arg.batch_size
   c.shard_rows = arg.shard_rows
   c.output = ""

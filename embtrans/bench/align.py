@@ -30,6 +30,9 @@ from embtrans.engine import program as program_lib
 from embtrans.tasks import align
 
 
+# Parses its own arguments (see embtrans/bench/__main__.py).
+ARGPARSE = True
+
 def _random_data(tokens: int, dim: int, batch: int, target_dim: int
                  ) -> align.Data:
   """One batch of random tokens (train) and targets; test = train."""

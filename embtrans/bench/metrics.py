@@ -2,9 +2,12 @@
 
   python -m embtrans.bench metrics            # n = 10,000; memory at 100,000
   python -m embtrans.bench metrics --quick    # small sizes, a few seconds
+  python -m embtrans.bench metrics --only=cknna,svcca   # rows whose name
+                                              # contains one of these
 
-Part 1 times each kernel and a straightforward NumPy version of it (see
-_numpy_metrics.py) side by side, in one run, on the same float32 data:
+Part 1 times each kernel and a straightforward NumPy version of it (the
+shared reference set, embtrans/references/numpy_metrics.py, which the tests
+check the kernels against) side by side, in one run, on the same float32 data:
 x: [n, 384], y: [n, 768]. JAX is called through its public function on
 device arrays; each time is the median of --repeats calls after a warm-up
 call, with block_until_ready. Compile time (first call minus the median) is
@@ -13,12 +16,12 @@ reported separately. A NumPy reference that takes over 2 s runs once. The
 example x^T x, y^T y, x^T y for feature-space CKA; x x^T for k-NN), as a
 floor.
 
-Part 2 runs streaming linear CKA, blocked Recall@K and blocked k-NN at
-n = 100,000, each in a fresh subprocess that builds its inputs, resets the
+Part 2 runs streaming linear CKA, blocked Recall@K, blocked k-NN and CKNNA
+at n = 100,000, each in a fresh subprocess that builds its inputs, resets the
 peak-RSS counter (Linux /proc/self/clear_refs) and reports the RSS before the
 call and the peak during it, next to the size of one n x n float32 matrix.
-Recall@K and k-NN use d = --memory-dim (default 256): their memory does not
-depend on d, their time is proportional to it.
+Recall@K, k-NN and CKNNA use d = --memory-dim (default 256): their memory
+does not depend on d, their time is proportional to it.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from embtrans import metrics
-from embtrans.bench import _numpy_metrics as ref
+from embtrans.references import numpy_metrics as ref
 
 D1, D2, K = 384, 768, 10
 SLOW_NUMPY_S = 2.0
@@ -58,6 +61,9 @@ class Case:
   numpy_setup: Callable[[], Any] | None = None
 
 
+# Parses its own arguments (see embtrans/bench/__main__.py).
+ARGPARSE = True
+
 def _matmuls(x: jax.Array, y: jax.Array, pool: jax.Array,
              batch: int) -> dict[str, Callable[[], Any]]:
   """The bare products behind each kernel, jitted, on the same operands."""
@@ -65,6 +71,7 @@ def _matmuls(x: jax.Array, y: jax.Array, pool: jax.Array,
   grams = lambda a: jnp.einsum("bid,bjd->bij", a, a)
   fns = {
       "xTx+yTy+xTy": (lambda x, y: (x.T @ x, y.T @ y, x.T @ y), (x, y)),
+      "xTx+yTy": (lambda x, y: (x.T @ x, y.T @ y), (x, y)),
       "xxT+yyT": (lambda x, y: (x @ x.T, y @ y.T), (x, y)),
       "xxT": (lambda x: x @ x.T, (x,)),
       "yyT": (lambda y: y @ y.T, (y,)),
@@ -78,33 +85,26 @@ def _matmuls(x: jax.Array, y: jax.Array, pool: jax.Array,
           for name, (fn, args) in fns.items()}
 
 
-def _cases(x: np.ndarray, y: np.ndarray, pool: np.ndarray,
-           batch: int) -> list[Case]:
-  n = x.shape[0]
-  xj, yj, pj = jnp.asarray(x), jnp.asarray(y), jnp.asarray(pool)
-  t = y + np.float32(0.5) * x @ np.ones((D1, D2), np.float32) / D1
-  tj = jnp.asarray(t)
-  both = (n, x.shape[1], y.shape[1])
-
-  def lists():
-    return ref.knn_pair(x, y, K)
-
+def _cka_cases(x: np.ndarray, y: np.ndarray, batch: int) -> list[Case]:
+  """CKA, CKNNA and SVCCA rows: x: [n, d1], y: [n, d2]."""
+  xj, yj = jnp.asarray(x), jnp.asarray(y)
+  both = (x.shape[0], x.shape[1], y.shape[1])
   return [
       Case("linear_cka", both, lambda: metrics.linear_cka(xj, yj),
-           lambda: ref.linear_cka(x, y), "Gram form (n x n)", "xTx+yTy+xTy"),
+           lambda: ref.cka(x, y), "Gram form (n x n)", "xTx+yTy+xTy"),
       Case("linear_cka", both, lambda: metrics.linear_cka(xj, yj),
            lambda: ref.feature_linear_cka(x, y), "feature form (d x d)",
            "xTx+yTy+xTy"),
       Case("linear_cka debiased", both,
            lambda: metrics.linear_cka(xj, yj, debiased=True),
-           lambda: ref.linear_cka(x, y, debiased=True), "Gram form (n x n)",
+           lambda: ref.cka(x, y, debiased=True), "Gram form (n x n)",
            "xTx+yTy+xTy"),
       Case("streaming_linear_cka (host input)", both,
            lambda: metrics.streaming_linear_cka(x, y),
            lambda: ref.feature_linear_cka(x, y), "feature form (d x d)",
            "xTx+yTy+xTy"),
       Case("rbf_cka", both, lambda: metrics.rbf_cka(xj, yj),
-           lambda: ref.rbf_cka(x, y), "Gram form, np.median", "xxT+yyT"),
+           lambda: ref.cka(x, y, "rbf"), "Gram form, np.median", "xxT+yyT"),
       Case(f"minibatch_cka linear b={batch}", both,
            lambda: metrics.minibatch_cka(xj, yj, batch),
            lambda: ref.minibatch_cka(x, y, batch), "loop over batches",
@@ -113,6 +113,23 @@ def _cases(x: np.ndarray, y: np.ndarray, pool: np.ndarray,
            lambda: metrics.minibatch_cka(xj, yj, batch, kernel="rbf"),
            lambda: ref.minibatch_cka(x, y, batch, "rbf"),
            "loop over batches", "batch grams"),
+      Case(f"cknna k={K}", both, lambda: metrics.cknna(xj, yj, K),
+           lambda: ref.cknna(x, y, K), "dense n x n masks + HSIC",
+           "xxT+yyT"),
+      Case("svcca cca_dim=10", both, lambda: metrics.svcca(xj, yj),
+           lambda: ref.svcca(x, y), "np.linalg.svd + CCA", "xTx+yTy"),
+  ]
+
+
+def _knn_cases(x: np.ndarray, y: np.ndarray) -> list[Case]:
+  """k-NN rows; the NumPy lists are built once and shared by the rows."""
+  xj, yj = jnp.asarray(x), jnp.asarray(y)
+  n, both = x.shape[0], (x.shape[0], x.shape[1], y.shape[1])
+
+  def lists():
+    return ref.knn_pair(x, y, K)
+
+  return [
       Case(f"knn_indices k={K}", (n, x.shape[1], 0),
            lambda: metrics.knn_indices(xj, K), lambda: ref.knn(x, K),
            "full argsort", "xxT"),
@@ -126,15 +143,39 @@ def _cases(x: np.ndarray, y: np.ndarray, pool: np.ndarray,
       Case(f"knn_edit_distance k={K}", both,
            lambda: metrics.knn_edit_distance(xj, yj, K), ref.edit_distance,
            "argsort kNN + Python DP", "xxT+yyT", lists),
+      Case(f"knn_edit_similarity k={K}", both,
+           lambda: metrics.knn_edit_similarity(xj, yj, K),
+           ref.edit_similarity, "argsort kNN + Python DP", "xxT+yyT", lists),
+      Case(f"lcs_knn k={K}", both, lambda: metrics.lcs_knn(xj, yj, K),
+           ref.lcs_knn, "argsort kNN + Python DP", "xxT+yyT", lists),
+      Case(f"cycle_knn k={K}", both, lambda: metrics.cycle_knn(xj, yj, K),
+           ref.cycle_knn, "argsort kNN + sets", "xxT+yyT", lists),
+  ]
+
+
+def _retrieval_cases(x: np.ndarray, y: np.ndarray,
+                     pool: np.ndarray) -> list[Case]:
+  """Recall@K and alignment accuracy of a translation t of x against y."""
+  n = x.shape[0]
+  yj, pj = jnp.asarray(y), jnp.asarray(pool)
+  t = y + np.float32(0.5) * x @ np.ones((D1, D2), np.float32) / D1
+  tj = jnp.asarray(t)
+  return [
       Case("recall_at_k (1,5,10)", (n, y.shape[1], y.shape[1]),
            lambda: metrics.recall_at_k(tj, yj),
-           lambda: ref.recall_at_k(t, y), "full argsort", "yyT"),
+           lambda: ref.recall_at_k(t, y), "full lexsort", "yyT"),
       Case(f"alignment_accuracy pool={len(pool)}",
            (n, y.shape[1], y.shape[1]),
            lambda: metrics.alignment_accuracy(tj, yj, pj),
            lambda: ref.alignment_accuracy(t, y, pool), "dense scores",
            "y pool^T"),
   ]
+
+
+def _cases(x: np.ndarray, y: np.ndarray, pool: np.ndarray,
+           batch: int) -> list[Case]:
+  return (_cka_cases(x, y, batch) + _knn_cases(x, y)
+          + _retrieval_cases(x, y, pool))
 
 
 def _time(fn: Callable[[], Any], repeats: int,
@@ -166,7 +207,12 @@ def _time_numpy(case: Case, repeats: int, setups: dict[Any, Any]) -> float:
   return setup_s + _time(fn, repeats, slow_s=SLOW_NUMPY_S)[1]
 
 
-def _timing_table(n: int, repeats: int, batch: int) -> None:
+def _selected(name: str, only: list[str] | None) -> bool:
+  return not only or any(part in name for part in only)
+
+
+def _timing_table(n: int, repeats: int, batch: int,
+                  only: list[str] | None = None) -> None:
   rng = np.random.default_rng(0)
   x = rng.standard_normal((n, D1), dtype=np.float32)
   y = (x @ rng.standard_normal((D1, D2), dtype=np.float32) / np.sqrt(D1)
@@ -178,6 +224,8 @@ def _timing_table(n: int, repeats: int, batch: int) -> None:
         " numpy ms | numpy reference | speedup | matmul ms | jax / matmul |")
   print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
   for case in _cases(x, y, pool, batch):
+    if not _selected(case.kernel, only):
+      continue
     first, jax_s = _time(case.run_jax, repeats)
     numpy_s = _time_numpy(case, repeats, setups)
     if case.matmul not in matmul_ms:
@@ -231,6 +279,8 @@ def _memory_child(kind: str, n: int, dim: int) -> None:
     value = float(metrics.streaming_linear_cka(a, b))
   elif kind == "recall":
     value = float(metrics.recall_at_k(a, b)["recall@1"])
+  elif kind == "cknna":
+    value = float(metrics.cknna(a, b, K))
   else:
     value = int(metrics.knn_indices(b, K)[0, 0])
   print(json.dumps({"before_mb": before, "peak_mb": _rss_mb("VmHWM"),
@@ -249,7 +299,7 @@ def _run_child(kind: str, n: int, dim: int) -> dict[str, Any]:
   return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _memory_table(n: int, dim: int) -> None:
+def _memory_table(n: int, dim: int, only: list[str] | None = None) -> None:
   print("| kernel | n | d1 | d2 | RSS before call MB (inputs + runtime) |"
         " peak RSS during call MB | call's extra MB | one n x n float32 MB |"
         " seconds (incl. compile) |")
@@ -258,7 +308,10 @@ def _memory_table(n: int, dim: int) -> None:
   for kind, name, d1, d2 in [
       ("streaming", "streaming_linear_cka (host input)", D1, D2),
       ("recall", "recall_at_k (block 256)", dim, dim),
-      ("knn", f"knn_indices k={K} (block 512)", dim, 0)]:
+      ("knn", f"knn_indices k={K} (block 512)", dim, 0),
+      ("cknna", f"cknna k={K} (block 512)", dim, dim)]:
+    if not _selected(name, only):
+      continue
     out = _run_child(kind, n, dim)
     print(f"| {name} | {n:,} | {d1} | {d2 or '-'} | {out['before_mb']:,.0f} |"
           f" {out['peak_mb']:,.0f} | {out['peak_mb'] - out['before_mb']:,.0f}"
@@ -278,6 +331,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
   parser.add_argument("--memory-dim", type=int, default=256,
                       help="vector width for the Recall@K memory case")
   parser.add_argument("--skip-memory", action="store_true")
+  parser.add_argument("--only", type=lambda v: v.split(","), default=None,
+                      help="comma-separated parts of kernel names: run only"
+                      " the rows whose name contains one of them")
   parser.add_argument("--memory-child", help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
   if args.quick:
@@ -296,10 +352,10 @@ def main(argv: list[str]) -> int:
         f" {np.__version__}; load average at start"
         f" {os.getloadavg()[0]:.1f}\n")
   print(f"## Time, n = {args.n:,}: median of {args.repeats} after a warm-up\n")
-  _timing_table(args.n, args.repeats, args.batch)
+  _timing_table(args.n, args.repeats, args.batch, args.only)
   if not args.skip_memory:
     print(f"\n## Peak memory, n = {args.memory_n:,}, fresh process each\n")
-    _memory_table(args.memory_n, args.memory_dim)
+    _memory_table(args.memory_n, args.memory_dim, args.only)
   print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}. Above the core"
         " count, other processes share the CPU and every time here is longer.")
   return 0

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
+import functools
 import json
 import os
 import pathlib
+import shutil
 import sys
 import time
 from typing import Any, Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from tqdm import tqdm
 
 from embtrans import encoders as encoders_lib
 from embtrans.data import format as fmt
+from embtrans.data import ownership
 from embtrans.data import sources as sources_lib
 from embtrans.data.digests import default_cache_dir
 
@@ -58,8 +60,9 @@ def _metadata_columns(records: Sequence[sources_lib.TextRecord]
 
 def dataset_key(source: str | None, encoder: str, limit: int | None,
                 encoder_kwargs: Mapping[str, Any],
-                source_kwargs: Mapping[str, Any] | None = None) -> str:
-  """Cache directory name; changes with anything that changes the vectors.
+                source_kwargs: Mapping[str, Any] | None = None,
+                drop_duplicate_texts: bool = False) -> str:
+  """Cache directory name; changes with anything that changes the rows.
 
   Raises:
     ValueError / FileNotFoundError: unknown names, missing model or data
@@ -70,7 +73,10 @@ def dataset_key(source: str | None, encoder: str, limit: int | None,
   src_fp = src.fingerprint() if src else "no-source"
   identity = encoders_lib.encoder_identity(encoder, **dict(encoder_kwargs))
   model = dict(encoder_kwargs) if identity is None else identity
-  fp = fmt.fingerprint(src_fp, limit or 0, encoder, model)
+  parts = [src_fp, limit or 0, encoder, model]
+  if drop_duplicate_texts:  # Other rows; keys without it stay as they were.
+    parts.append("drop_duplicate_texts")
+  fp = fmt.fingerprint(*parts)
   return f"{source or 'import'}-{limit or 'all'}-{encoder}-{fp}"
 
 
@@ -81,7 +87,9 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
                   source_kwargs: Mapping[str, Any] | None = None,
                   output: os.PathLike | None = None,
                   shard_rows: int | None = None, name: str | None = None,
-                  overwrite: bool = False) -> fmt.EmbeddingDataset:
+                  overwrite: bool = False, rebuild: bool = False,
+                  drop_duplicate_texts: bool = False
+                  ) -> fmt.EmbeddingDataset:
   """Returns the dataset of `source` x `encoder`, building it if needed.
 
   Args:
@@ -98,6 +106,12 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
       about 64 MiB of vectors, rounded up to a multiple of `batch_size`.
     name: the dataset's name in its manifest; default '<source>/<encoder>'.
     overwrite: replace a different dataset already at `output`.
+    rebuild: build from scratch even where this dataset is complete (to
+      replace a damaged one); a *different* dataset at `output` still needs
+      `overwrite`. The old one stays until the new one is complete.
+    drop_duplicate_texts: keep only the first row of each text that occurs
+      under several ids. Repeats are counted, logged and recorded in the
+      manifest (`duplicate_texts`) either way.
 
   Raises:
     fmt.DatasetError: bad input (empty texts, duplicate ids, NaN, a dim
@@ -108,28 +122,53 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
   source_kwargs = dict(source_kwargs or {})
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-  key = dataset_key(source, encoder, limit, encoder_kwargs, source_kwargs)
+  if drop_duplicate_texts and encoders_lib.encoder_modality(encoder) != "text":
+    raise ValueError(f"drop_duplicate_texts applies to text encoders; "
+                     f"{encoder!r} reads {encoders_lib.encoder_modality(encoder)}"
+                     ".")
+  key = dataset_key(source, encoder, limit, encoder_kwargs, source_kwargs,
+                    drop_duplicate_texts)
   fingerprint = key.rsplit("-", 1)[-1]
   path = pathlib.Path(output) if output else pathlib.Path(
       cache_dir or default_cache_dir()) / key
-  if _reusable(path, fingerprint, explicit=bool(output), overwrite=overwrite):
+  reuse = functools.partial(_reusable, path, fingerprint, bool(output),
+                            overwrite, rebuild)
+  if not output:  # Leftovers of dead builds in the cache (ownership.py).
+    ownership.clean_stale(path.parent)
+  if reuse():
     return fmt.open_dataset(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   with build_lock(path):  # Another process may be building the same one.
-    if not _reusable(path, fingerprint, bool(output), overwrite):
+    if not reuse():
       _build(path, _Job(source, source_kwargs, encoder, encoder_kwargs, limit,
-                        batch_size, shard_rows, name, fingerprint))
+                        batch_size, shard_rows, name, fingerprint, rebuild,
+                        drop_duplicate_texts))
   return fmt.open_dataset(path)
 
 
+def _manifest_or_none(path: pathlib.Path) -> dict | None:
+  """The manifest of a complete dataset at `path`; None if it is unreadable."""
+  try:
+    manifest = json.loads((path / fmt.MANIFEST).read_text(encoding="utf-8"))
+  except (OSError, ValueError):
+    return None
+  return manifest if isinstance(manifest, dict) else None
+
+
 def _reusable(path: pathlib.Path, fingerprint: str, explicit: bool,
-              overwrite: bool) -> bool:
+              overwrite: bool, rebuild: bool = False) -> bool:
   """True if `path` holds this very dataset; False if it must be built."""
   if not fmt.is_complete(path):
     return False
-  manifest = json.loads((path / fmt.MANIFEST).read_text())
-  if manifest.get("fingerprint") == fingerprint or not explicit:
-    return True  # Cache entries are named by their fingerprint.
+  manifest = _manifest_or_none(path)
+  if manifest is None:  # Damaged: only an explicit request replaces it.
+    if rebuild or overwrite:
+      return False
+    raise fmt.DatasetError(f"{path / fmt.MANIFEST} is unreadable or corrupt. "
+                           f"{fmt.REBUILD}")
+  same = manifest.get("fingerprint") == fingerprint or not explicit
+  if same:  # Cache entries are named by their fingerprint.
+    return not rebuild
   if not overwrite:
     raise fmt.DatasetError(
         f"{path} already holds another embedding dataset ("
@@ -142,13 +181,10 @@ def _reusable(path: pathlib.Path, fingerprint: str, explicit: bool,
 
 @contextlib.contextmanager
 def build_lock(path: pathlib.Path) -> Iterator[None]:
-  """An exclusive advisory lock on `<path>.lock` (released on exit/crash)."""
-  with open(path.with_name(path.name + ".lock"), "w") as f:
-    fcntl.flock(f, fcntl.LOCK_EX)
-    try:
-      yield
-    finally:
-      fcntl.flock(f, fcntl.LOCK_UN)
+  """An exclusive lock on `<path>.lock`, released (and the file removed) on
+  exit; the kernel releases it if the process dies (see ownership.py)."""
+  with ownership.exclusive(path.with_name(path.name + ".lock")):
+    yield
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +200,8 @@ class _Job:
   shard_rows: int | None
   name: str | None
   fingerprint: str
+  rebuild: bool = False
+  drop_duplicate_texts: bool = False
 
   def shard_rows_for(self, dim: int) -> int:
     rows = self.shard_rows or fmt.default_shard_rows(dim)
@@ -189,10 +227,62 @@ def _read_records(job: _Job, modality: str
   return records
 
 
+def duplicate_texts(records: Sequence[sources_lib.TextRecord],
+                    examples: int = 3) -> dict[str, Any]:
+  """Texts that occur under more than one id.
+
+  Returns:
+    {"rows": rows whose text occurs earlier under another id, "texts":
+    distinct texts that repeat, "examples": [{"text", "ids"}] for the first
+    `examples` of them (text cut to 80 characters, at most 3 ids)}.
+  """
+  ids_of: dict[str, list[str]] = {}
+  for r in records:
+    ids_of.setdefault(r.text, []).append(r.id)
+  repeated = [(t, ids) for t, ids in ids_of.items() if len(ids) > 1]
+  return {"rows": sum(len(ids) - 1 for _, ids in repeated),
+          "texts": len(repeated),
+          "examples": [{"text": t[:80], "ids": ids[:3]}
+                       for t, ids in repeated[:examples]]}
+
+
+def _without_repeats(records: Sequence[sources_lib.TextRecord]
+                     ) -> list[sources_lib.TextRecord]:
+  """The first record of each text, in order."""
+  seen: set[str] = set()
+  out = []
+  for r in records:
+    if r.text not in seen:
+      seen.add(r.text)
+      out.append(r)
+  return out
+
+
+def _handle_duplicates(job: _Job, records) -> tuple[list, dict[str, Any]]:
+  """Reports repeated texts; drops the repeats if the job asks to."""
+  if records is None:
+    return records, {}
+  found = duplicate_texts(records)
+  found["dropped"] = bool(job.drop_duplicate_texts and found["rows"])
+  if found["rows"]:
+    e = found["examples"][0]
+    logging.warning(
+        "%d of %d texts repeat an earlier text under another id (%d distinct "
+        "texts), e.g. ids %s: %r. %s", found["rows"], len(records),
+        found["texts"], e["ids"], e["text"],
+        "Dropped: only the first of each is kept." if found["dropped"] else
+        "Kept: a repeat can land in train and test; drop them with "
+        "drop_duplicate_texts=True.")
+  if found["dropped"]:
+    records = _without_repeats(records)
+  return records, found
+
+
 def _check_dim(path: pathlib.Path, dim: int) -> None:
   """An existing dataset at `path` keeps its dim: no silent replacement."""
-  if fmt.is_complete(path):
-    old = json.loads((path / fmt.MANIFEST).read_text()).get("dim")
+  manifest = _manifest_or_none(path) if fmt.is_complete(path) else None
+  if manifest is not None:
+    old = manifest.get("dim")
     if old != dim:
       raise fmt.DatasetError(
           f"{path} holds {old}-d vectors (its manifest says dim={old}); this "
@@ -205,7 +295,10 @@ def _manifest_extra(job: _Job, enc, records) -> dict[str, Any]:
       job.source) else None
   return {
       "name": job.name or f"{job.source or 'import'}/{job.encoder}",
-      "model": job.encoder, "model_config": job.encoder_kwargs,
+      "model": job.encoder,
+      # Every argument, defaults included (e.g. e5_small's mode).
+      "model_config": encoders_lib.encoder_arguments(job.encoder,
+                                                     **job.encoder_kwargs),
       "model_fingerprint": enc.fingerprint(),
       "text_source": job.source, "source_config": src.config if src else {},
       "source_limit": job.limit,
@@ -217,7 +310,7 @@ def _manifest_extra(job: _Job, enc, records) -> dict[str, Any]:
 
 def _build(path: pathlib.Path, job: _Job) -> None:
   modality = encoders_lib.encoder_modality(job.encoder)
-  records = _read_records(job, modality)
+  records, duplicates = _handle_duplicates(job, _read_records(job, modality))
   enc = encoders_lib.get_encoder(job.encoder, **job.encoder_kwargs)
   _check_dim(path, enc.dim)
   logging.info("Building embedding dataset %s at %s with %s (dim %d); later "
@@ -225,7 +318,11 @@ def _build(path: pathlib.Path, job: _Job) -> None:
   start = time.time()
   if enc.needs_fit:
     enc.fit([r.text for r in records if fmt.split_of(r.id) == "train"])
-  extra = _manifest_extra(job, enc, records)
+  extra = {**_manifest_extra(job, enc, records),
+           "duplicate_texts": duplicates or None}
+  partial = path.with_name(path.name + ".partial")
+  if job.rebuild and partial.exists():  # From scratch: no resume either.
+    shutil.rmtree(partial)
   with fmt.DatasetWriter(path, enc.dim, extra, job.shard_rows_for(enc.dim),
                          resume_key=job.fingerprint) as writer:
     resumed_at, encode_start = writer.rows_done, time.time()
@@ -300,13 +397,14 @@ def _matching_records(ids: Sequence[str], by_id: Mapping[str, Any],
 
 
 def build_from_config(config, output: str | None = None,
-                      cache_dir: str | None = None, overwrite: bool = False
+                      cache_dir: str | None = None, overwrite: bool = False,
+                      rebuild: bool = False
                       ) -> tuple[fmt.EmbeddingDataset, bool, float]:
   """Builds (or reuses) the dataset of an embed config (configs/embed/*.py).
 
   `config` has name, source {name, limit, kwargs}, encoder {name, kwargs},
   batch_size, shard_rows, output, cache_dir; the arguments override the last
-  two.
+  two. `overwrite` and `rebuild`: see build_dataset.
 
   Returns:
     (dataset, built: False when it was already complete, seconds taken).
@@ -317,16 +415,18 @@ def build_from_config(config, output: str | None = None,
   source = config.source.name or None
   args = (source, config.encoder.name, config.source.limit or None,
           config.encoder.kwargs.to_dict())
-  key = dataset_key(*args, config.source.kwargs.to_dict())
+  drop = bool(config.get("drop_duplicate_texts", False))
+  key = dataset_key(*args, config.source.kwargs.to_dict(), drop)
   target = pathlib.Path(output or pathlib.Path(
       cache_dir or default_cache_dir()) / key)
-  existed = fmt.is_complete(target) and json.loads(
-      (target / fmt.MANIFEST).read_text()).get("fingerprint") == key.rsplit(
-          "-", 1)[-1]
+  manifest = _manifest_or_none(target) if fmt.is_complete(target) else None
+  existed = not rebuild and (manifest or {}).get(
+      "fingerprint") == key.rsplit("-", 1)[-1]
   ds = build_dataset(*args, cache_dir, config.batch_size,
                      source_kwargs=config.source.kwargs.to_dict(),
                      output=output, shard_rows=config.shard_rows or None,
-                     name=config.name or None, overwrite=overwrite)
+                     name=config.name or None, overwrite=overwrite,
+                     rebuild=rebuild, drop_duplicate_texts=drop)
   return ds, not existed, time.time() - start
 
 
@@ -336,6 +436,15 @@ def summary(ds: fmt.EmbeddingDataset, built: bool, seconds: float) -> str:
   rate = (m.get("build") or {}).get("rows_per_second")
   how = (f"built in {seconds:.1f}s (encoding: {rate} rows/s)" if built
          else f"already built: opened in {seconds:.2f}s")
+  lines = []
+  dup = m.get("duplicate_texts") or {}
+  if dup.get("rows"):
+    e = dup["examples"][0]
+    lines.append(
+        f"  duplicates   {dup['rows']} rows repeat an earlier text under "
+        f"another id ({dup['texts']} texts; e.g. ids {e['ids']}): "
+        + ("dropped" if dup.get("dropped") else
+           "kept (drop_duplicate_texts=True drops them)"))
   return "\n".join([
       f"{ds.path}", f"  name         {ds.name}",
       f"  model        {m.get('model')} {m.get('model_config') or ''}",
@@ -343,7 +452,7 @@ def summary(ds: fmt.EmbeddingDataset, built: bool, seconds: float) -> str:
       f"  rows         {len(ds)} ({m.get('num_train')} train, "
       f"{m.get('num_test')} test), dim {ds.dim}, normalized "
       f"{m.get('normalized')}",
-      f"  fingerprint  {m.get('fingerprint')}", f"  {how}"])
+      *lines, f"  fingerprint  {m.get('fingerprint')}", f"  {how}"])
 
 
 def find_dataset(spec: str, cache_dir: os.PathLike | None = None

@@ -9,13 +9,13 @@ mtime, so a second run over the same files is instant.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import pathlib
 from typing import Iterable
 
 from embtrans.data import format as fmt
+from embtrans.data import ownership
 
 _MEMO = "digests.json"
 
@@ -35,8 +35,7 @@ def _update_memo(memo_path: pathlib.Path, key: str, digest: str) -> None:
   """Adds one entry to the memo under a lock; a failure only costs speed."""
   try:
     memo_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(memo_path.with_name(_MEMO + ".lock"), "w") as lock:
-      fcntl.flock(lock, fcntl.LOCK_EX)
+    with ownership.exclusive(memo_path.with_name(_MEMO + ".lock")):
       memo = _read_memo(memo_path)
       memo[key] = digest
       tmp = memo_path.with_name(f"{_MEMO}.{os.getpid()}.tmp")

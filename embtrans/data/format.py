@@ -40,6 +40,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from absl import logging
 
+from embtrans.data import ownership
+
 FORMAT_NAME = "embtrans.embedding_dataset"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -50,6 +52,10 @@ ROW_PARTS = "rows"  # rows/NNNNN.parquet, the rows of vectors/NNNNN.npy
 PROGRESS = "progress.json"
 STAGED_MANIFEST = "manifest.staged.json"
 TRAIN_PERCENT = 80
+# How a damaged dataset is replaced (the message of every DatasetError that
+# finds one).
+REBUILD = ("Rebuild it: rerun the command that built it (python -m "
+           "embtrans.embed --config=...) with --rebuild.")
 # Checksums are verified on open when the vectors total less than this.
 VERIFY_AUTO_BYTES = 1 << 30
 
@@ -179,6 +185,16 @@ class EmbeddingDataset:
     return str(self.manifest.get("name", self.path.name))
 
   @property
+  def model_name(self) -> str:
+    """The embedding model: the encoder, or for an import the model it
+    names (e.g. 'openai/text-embedding-3-small')."""
+    model = self.manifest.get("model")
+    config = self.manifest.get("model_config") or {}
+    if model == "precomputed" and config.get("model"):
+      return str(config["model"])
+    return str(model or self.name)
+
+  @property
   def rows(self) -> pa.Table:
     if self._rows is None:
       self._rows = _read_columns(self.path, None)
@@ -218,8 +234,8 @@ def _read_manifest(path: pathlib.Path) -> dict:
   try:
     manifest = json.loads(mpath.read_text(encoding="utf-8"))
   except (OSError, json.JSONDecodeError) as e:
-    raise DatasetError(f"{mpath} is unreadable or corrupt ({e}). Rebuild the"
-                       " dataset or restore it from a copy.") from e
+    raise DatasetError(f"{mpath} is unreadable or corrupt ({e}). {REBUILD}"
+                       ) from e
   if manifest.get("format") != FORMAT_NAME:
     raise DatasetError(f"{mpath} is not an embtrans embedding dataset "
                        f"(format={manifest.get('format')!r}).")
@@ -235,15 +251,15 @@ def _open_shard(path: pathlib.Path, shard: Mapping[str, Any], dim: int,
   what = f"vector shard {spath}"
   if verify and sha256_file(spath) != shard["sha256"]:
     raise DatasetError(f"{what} does not match its checksum in the manifest:"
-                       " the file is corrupt. Rebuild the dataset.")
+                       f" the file is corrupt. {REBUILD}")
   try:
     arr = np.load(spath, mmap_mode="r", allow_pickle=False)
   except (OSError, ValueError, EOFError) as e:
-    raise DatasetError(f"{what} is unreadable or truncated ({e}). Rebuild the"
-                       " dataset.") from e
+    raise DatasetError(f"{what} is unreadable or truncated ({e}). {REBUILD}"
+                       ) from e
   if arr.ndim != 2 or arr.shape != (shard["rows"], dim):
     raise DatasetError(f"{what} has shape {arr.shape}; the manifest says "
-                       f"({shard['rows']}, {dim}). Rebuild the dataset.")
+                       f"({shard['rows']}, {dim}). {REBUILD}")
   return arr
 
 
@@ -251,8 +267,8 @@ def _read_columns(path: pathlib.Path, columns: list[str] | None) -> pa.Table:
   try:
     return pq.read_table(path / ROWS, columns=columns, memory_map=True)
   except (OSError, pa.ArrowException) as e:
-    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). Rebuild"
-                       " the dataset.") from e
+    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). "
+                       f"{REBUILD}") from e
 
 
 def _read_rows(path: pathlib.Path, count: int) -> pa.Table:
@@ -260,15 +276,15 @@ def _read_rows(path: pathlib.Path, count: int) -> pa.Table:
   try:
     schema = pq.read_schema(path / ROWS)
   except (OSError, pa.ArrowException) as e:
-    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). Rebuild"
-                       " the dataset.") from e
+    raise DatasetError(f"{path / ROWS} is unreadable or corrupt ({e}). "
+                       f"{REBUILD}") from e
   if "id" not in schema.names:
     raise DatasetError(f"{path / ROWS} has no 'id' column (columns "
-                       f"{schema.names}). Rebuild the dataset.")
+                       f"{schema.names}). {REBUILD}")
   rows = _read_columns(path, [c for c in ("id", "split") if c in schema.names])
   if rows.num_rows != count:
     raise DatasetError(f"{path / ROWS} has {rows.num_rows} rows; the manifest"
-                       f" says {count}. Rebuild the dataset.")
+                       f" says {count}. {REBUILD}")
   return rows
 
 
@@ -293,7 +309,7 @@ def open_dataset(path: os.PathLike, verify: bool | None = None
   vectors = ShardedVectors(shards)
   if len(vectors) != count:
     raise DatasetError(f"{path}: shards hold {len(vectors)} rows, manifest "
-                       f"says {count}. Rebuild the dataset.")
+                       f"says {count}. {REBUILD}")
   rows = _read_rows(path, count)
   ids = rows.column("id").to_numpy(zero_copy_only=False).astype(str)
   if "split" in rows.column_names:  # Via a mask: no Python str per row.
@@ -357,6 +373,8 @@ class DatasetWriter:
       (self.partial / VECTOR_DIR).mkdir(parents=True)
       (self.partial / ROW_PARTS).mkdir()
       self._write_progress()
+    # Who writes it: ownership.clean_stale removes it once that one is gone.
+    ownership.record_owner(self.partial)
     return self
 
   def __exit__(self, exc_type, exc, tb) -> None:
@@ -494,6 +512,7 @@ class DatasetWriter:
     os.replace(self.partial, self.path)
     os.replace(self.path / STAGED_MANIFEST, self.path / MANIFEST)
     (self.path / PROGRESS).unlink()
+    (self.path / ownership.OWNER).unlink(missing_ok=True)
     shutil.rmtree(self.path / ROW_PARTS)
     shutil.rmtree(old, ignore_errors=True)
     return self.path

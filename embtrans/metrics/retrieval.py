@@ -1,11 +1,20 @@
 """Recall@K, mean rank and median rank for cross-space retrieval.
 
 Each query is scored against every key by a dot product (cosine by default).
-The rank of a query is the 1-based position of its best-scoring positive key:
-one plus the number of *other* keys that score at least as high. Ties
-therefore count against the positive (the pessimistic convention), so a
-degenerate space in which all scores are equal gets the worst rank, not the
-best. Ranks come from this count, never from sorting the scores, and queries
+The rank of a query is the 1-based position of its best-scoring positive key.
+
+Tie rule. Keys that score exactly as high as the best positive count
+against it: rank = 1 + the number of *other* (non-positive) keys scoring at
+least as high (the strict, pessimistic convention). So a degenerate space
+in which all scores are equal gets the worst rank, not the best, and when a
+key is an exact duplicate of a query's positive (the same text embedded
+twice under two ids, say), the query cannot reach rank 1. With
+`tie_optimistic=True` the tie-optimistic figures come beside the strict
+ones: rank = 1 + the number of non-positive keys scoring strictly higher,
+under `optimistic_`-prefixed names. The two agree when no negative ties a
+positive; the gap between them measures how much ties cost.
+
+Ranks come from these counts, never from sorting the scores, and queries
 are processed in fixed-size blocks so that memory is O(block_size * n_keys).
 
 Both retrieval directions are one call each:
@@ -41,8 +50,8 @@ def _pad_rows(x: jax.Array, rows: int, value: Any) -> jax.Array:
 
 
 def _block_ranks(queries: jax.Array, positives: jax.Array,
-                 keys: jax.Array) -> jax.Array:
-  """Ranks of one block of queries.
+                 keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Strict and tie-optimistic ranks of one block of queries.
 
   Args:
     queries: [b, d] query vectors.
@@ -50,8 +59,8 @@ def _block_ranks(queries: jax.Array, positives: jax.Array,
     keys: [m, d] all key vectors.
 
   Returns:
-    [b] int32, 1 + the number of non-positive keys whose score is >= the
-    best positive's score.
+    ([b], [b]) int32: 1 + the number of non-positive keys whose score is
+    >= (strict) or > (optimistic) the best positive's score.
   """
   scores = jnp.einsum("bd,md->bm", queries, keys)
   valid = positives >= 0
@@ -59,7 +68,9 @@ def _block_ranks(queries: jax.Array, positives: jax.Array,
   best = jnp.max(jnp.where(valid, pos_scores, -jnp.inf), axis=1, keepdims=True)
   n_at_least = jnp.sum(scores >= best, axis=1, dtype=jnp.int32)
   pos_at_least = jnp.sum(valid & (pos_scores >= best), axis=1, dtype=jnp.int32)
-  return 1 + n_at_least - pos_at_least
+  # No positive scores above the best one, so every key above it is negative.
+  n_above = jnp.sum(scores > best, axis=1, dtype=jnp.int32)
+  return 1 + n_at_least - pos_at_least, 1 + n_above
 
 
 def _sorted_stat(counts: jax.Array, index: int) -> jax.Array:
@@ -67,11 +78,26 @@ def _sorted_stat(counts: jax.Array, index: int) -> jax.Array:
   return jnp.searchsorted(jnp.cumsum(counts), index + 1, side="left")
 
 
-@functools.partial(jax.jit,
-                   static_argnames=("ks", "normalize", "block_size"))
+def _rank_stats(ranks: jax.Array, ks: tuple[int, ...], n_keys: int,
+                prefix: str) -> dict[str, jax.Array]:
+  """Recall@k, mean and median rank of ranks: [n_queries] in [1, n_keys]."""
+  stats = {f"{prefix}recall@{k}": jnp.mean(ranks <= k, dtype=jnp.float32)
+           for k in ks}
+  stats[f"{prefix}mean_rank"] = jnp.mean(ranks, dtype=jnp.float32)
+  # Median from the histogram of ranks: no sort needed.
+  n = ranks.shape[0]
+  counts = jnp.bincount(ranks, length=n_keys + 1)
+  lower = _sorted_stat(counts, (n - 1) // 2)
+  upper = _sorted_stat(counts, n // 2)
+  stats[f"{prefix}median_rank"] = (lower + upper).astype(jnp.float32) / 2
+  return stats
+
+
+@functools.partial(jax.jit, static_argnames=("ks", "normalize", "block_size",
+                                             "tie_optimistic"))
 def _recall_stats(queries: jax.Array, keys: jax.Array, positives: jax.Array,
-                  ks: tuple[int, ...], normalize: bool,
-                  block_size: int) -> dict[str, jax.Array]:
+                  ks: tuple[int, ...], normalize: bool, block_size: int,
+                  tie_optimistic: bool = False) -> dict[str, jax.Array]:
   """Jitted core of `recall_at_k`; arguments are already validated."""
   n_queries, n_keys = queries.shape[0], keys.shape[0]
   if normalize:
@@ -81,17 +107,12 @@ def _recall_stats(queries: jax.Array, keys: jax.Array, positives: jax.Array,
   q_blocks = _pad_rows(queries, padded, 0).reshape(n_blocks, block_size, -1)
   p_blocks = _pad_rows(positives, padded, -1).reshape(
       n_blocks, block_size, -1)
-  ranks = jax.lax.map(lambda qp: _block_ranks(qp[0], qp[1], keys),
-                      (q_blocks, p_blocks))
-  ranks = ranks.reshape(padded)[:n_queries]
-
-  stats = {f"recall@{k}": jnp.mean(ranks <= k, dtype=jnp.float32) for k in ks}
-  stats["mean_rank"] = jnp.mean(ranks, dtype=jnp.float32)
-  # Median from the histogram of ranks: no sort needed.
-  counts = jnp.bincount(ranks, length=n_keys + 1)
-  lower = _sorted_stat(counts, (n_queries - 1) // 2)
-  upper = _sorted_stat(counts, n_queries // 2)
-  stats["median_rank"] = (lower + upper).astype(jnp.float32) / 2
+  strict, optimistic = jax.lax.map(
+      lambda qp: _block_ranks(qp[0], qp[1], keys), (q_blocks, p_blocks))
+  stats = _rank_stats(strict.reshape(padded)[:n_queries], ks, n_keys, "")
+  if tie_optimistic:
+    stats.update(_rank_stats(optimistic.reshape(padded)[:n_queries], ks,
+                             n_keys, "optimistic_"))
   return stats
 
 
@@ -135,6 +156,7 @@ def _check_ks(ks: Any, n_keys: int) -> tuple[int, ...]:
 
 def recall_at_k(queries: Any, keys: Any, ks: Sequence[int] = (1, 5, 10),
                 positives: Any = None, *, normalize: bool = True,
+                tie_optimistic: bool = False,
                 block_size: int = DEFAULT_BLOCK_SIZE) -> dict[str, jax.Array]:
   """Recall@k for each k in ks, and the mean and median rank.
 
@@ -148,12 +170,16 @@ def recall_at_k(queries: Any, keys: Any, ks: Sequence[int] = (1, 5, 10),
       ranked by its best positive.
     normalize: L2-normalise queries and keys first, so the score is cosine
       similarity (default). With False the raw dot product is used.
+    tie_optimistic: also return the tie-optimistic figures (see below).
     block_size: queries scored per block; memory is O(block_size * n_k).
 
   Returns:
     {'recall@k': fraction of queries with rank <= k for each k,
      'mean_rank': mean rank, 'median_rank': median rank} as float32 scalars.
-    Ranks are 1-based; keys tied with the best positive rank ahead of it.
+    Ranks are 1-based. Tie rule: keys scoring exactly as high as the best
+    positive rank ahead of it (strict). With tie_optimistic=True the same
+    statistics with ties resolved in the positive's favour follow, named
+    'optimistic_recall@k', 'optimistic_mean_rank', 'optimistic_median_rank'.
 
   Raises:
     ValueError: wrong ranks or widths, mismatched rows, empty or non-finite
@@ -177,6 +203,9 @@ def recall_at_k(queries: Any, keys: Any, ks: Sequence[int] = (1, 5, 10),
   stats = _recall_stats(
       *_checks.as_float_arrays(queries, keys),
       jnp.asarray(positives), ks=ks, normalize=bool(normalize),
-      block_size=min(int(block_size), n_queries))
+      block_size=min(int(block_size), n_queries),
+      tie_optimistic=bool(tie_optimistic))
   names = [f"recall@{k}" for k in ks] + ["mean_rank", "median_rank"]
+  if tie_optimistic:
+    names += [f"optimistic_{name}" for name in names]
   return {name: stats[name] for name in names}  # in the order of ks

@@ -141,6 +141,12 @@ def _tables(x: Inputs) -> list[str]:
       ("Linear CKA(translated, target); last column CKA(source, target)",
        "test/cka/linear_cka", ".3f", "max", 1,
        ("source CKA", "test/cka/source/linear_cka")),
+      ("CKNNA@10 (platonic-rep's CKA on mutual 10-NN pairs) of translated vs "
+       "target; last column of source vs target", "test/platonic/cknna@10",
+       ".3f", "max", 1, ("source", "test/platonic/source/cknna@10")),
+      ("SVCCA (10 components) of translated vs target; last column of source"
+       " vs target", "test/svcca/svcca@10", ".3f", "max", 1,
+       ("source", "test/svcca/source/svcca@10")),
   ]
   lines = ["## Tables", "",
            "Rows: directed pairs. Columns: linear, MLPs with 1 or 2 hidden "

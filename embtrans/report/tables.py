@@ -72,7 +72,8 @@ def pair_label(row: Mapping[str, Any]) -> str:
 
 def write_csv(rows: Sequence[Row], path: pathlib.Path) -> None:
   """One line per member; metadata columns first, then the test scores."""
-  keys = sorted({k for r in rows for k in r} - set(META_COLUMNS))
+  # `dir` is where the cell was read from: a path of this machine.
+  keys = sorted({k for r in rows for k in r} - set(META_COLUMNS) - {"dir"})
   columns = [c for c in META_COLUMNS if any(c in r for r in rows)] + keys
   with open(path, "w", newline="", encoding="utf-8") as f:
     writer = csv.DictWriter(f, columns, extrasaction="ignore")

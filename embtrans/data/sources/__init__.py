@@ -122,5 +122,4 @@ def check_records(records: Sequence[TextRecord], where: str) -> None:
 
 def pydocs_records(limit: int | None = None) -> list[TextRecord]:
   """The default corpus (see pydocs.py); kept here for existing callers."""
-  from embtrans.data.sources import pydocs  # pylint: disable=g-import-not-at-top
-  return pydocs.pydocs_records(limit)
+  return get_source("pydocs").records(limit)

@@ -117,6 +117,9 @@ def files_source(path: str, text_column: str = "text",
     skip_empty: drop rows whose text is empty instead of failing.
     format: one of FORMATS; default from the extension.
   """
+  if not str(path or "").strip():
+    raise ValueError("The files source needs a path: e.g. --config=configs/"
+                     "embed/files.py:path=notes.jsonl,text_column=body")
   files = [pathlib.Path(p) for p in sorted(glob.glob(str(path)))]
   if not files:
     raise FileNotFoundError(f"Text file {path!r} does not exist (or the glob"
