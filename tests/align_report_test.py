@@ -106,3 +106,12 @@ def test_no_plateau_says_so():
   text = " ".join(findings.findings(_grid(lambda *_: False)))
   assert "No Perceiver seed run plateaued: every one of the 72 runs" in text
   assert "does not make the Perceiver plateau here" in text
+
+
+def test_a_rerun_program_logged_twice_reads_once_in_step_order():
+  from embtrans.report import ablation  # pylint: disable=g-import-not-at-top
+  first = [{"step": s, "train/loss_full": 9.0} for s in (12, 24)]
+  rerun = [{"step": s, "train/loss_full": float(s)} for s in (12, 24, 36)]
+  rows = ablation._by_step(first + rerun)  # pylint: disable=protected-access
+  assert [(r["step"], r["train/loss_full"]) for r in rows] == [
+      (12, 12.0), (24, 24.0), (36, 36.0)]

@@ -37,13 +37,20 @@ def _number(v: Any) -> Any:
   return math.nan if v is None else v
 
 
+def _by_step(rows: Sequence[dict]) -> list[dict]:
+  """One row per step, in step order; a step logged twice (a program rerun
+  after an interruption appends its rows again) keeps its last row."""
+  return sorted({int(r["step"]): r for r in rows}.values(),
+                key=lambda r: r["step"])
+
+
 def load_cells(workdir: pathlib.Path) -> list[dict[str, Any]]:
   """One dict per finished cell (`io.read_cell`) plus its per-seed curves:
   `curves[seed_<s>]` = the rows of that member's metrics.jsonl."""
   cells = []
   for cell in io.read_cells(pathlib.Path(workdir)):
     cell["results"] = {k: _number(v) for k, v in cell["results"].items()}
-    cell["curves"] = {p.name: io.read_jsonl(p / "metrics.jsonl")
+    cell["curves"] = {p.name: _by_step(io.read_jsonl(p / "metrics.jsonl"))
                       for p in io.seed_dirs(cell["dir"])}
     cells.append(cell)
   return sorted(cells, key=_order)
