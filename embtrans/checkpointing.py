@@ -53,6 +53,11 @@ def restore_latest(manager: ocp.CheckpointManager, target: State
   return state, int(step)
 
 
+def resume_step(manager) -> int:
+  """The step a run on `manager` resumes from (0: a fresh start)."""
+  return int(manager.latest_step() or 0)
+
+
 def save(manager: ocp.CheckpointManager, step: int, state: Any) -> None:
   manager.save(step, args=ocp.args.StandardSave(state), force=True)
 

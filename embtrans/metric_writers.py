@@ -9,6 +9,7 @@ alone; `tensorboard --logdir <workdir>` reads them.
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import time
 from typing import Any, Mapping, Sequence
@@ -21,12 +22,17 @@ class JsonlWriter:
 
   Each write is flushed to the OS at once, so a killed run keeps every row
   it wrote (a few small writes per log interval cost nothing measurable).
+  A run resumed from step s passes `keep_through=s`: rows an interrupted
+  run wrote past s (its state was not saved) are dropped before the
+  resumed run writes them again, so each step has one row.
   """
 
-  def __init__(self, logdir: str):
-    pathlib.Path(logdir).mkdir(parents=True, exist_ok=True)
-    self._f = open(pathlib.Path(logdir) / "metrics.jsonl", "a",
-                   encoding="utf-8")
+  def __init__(self, logdir: str, keep_through: int | None = None):
+    path = pathlib.Path(logdir) / "metrics.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if keep_through is not None and path.exists():
+      _truncate(path, keep_through)
+    self._f = open(path, "a", encoding="utf-8")
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
     row = {"step": int(step), "time": time.time(),
@@ -45,6 +51,24 @@ class JsonlWriter:
 
   def close(self) -> None:
     self._f.close()
+
+
+def _truncate(path: pathlib.Path, keep_through: int) -> None:
+  """Rewrites `path` without its step rows past `keep_through` (atomic)."""
+  lines = path.read_text(encoding="utf-8").splitlines()
+  kept = []
+  for line in lines:
+    try:
+      row = json.loads(line)
+    except json.JSONDecodeError:  # A line cut by a kill: drop it.
+      continue
+    if int(row.get("step", -1)) <= keep_through:
+      kept.append(line)
+  if len(kept) == len(lines):
+    return
+  tmp = path.with_suffix(".jsonl.tmp")
+  tmp.write_text("".join(f"{k}\n" for k in kept), encoding="utf-8")
+  os.replace(tmp, path)
 
 
 class TensorBoardWriter:
@@ -110,10 +134,13 @@ class MultiWriter:
       w.close()
 
 
-def create_default_writer(logdir: str, just_logging: bool = False
-                          ) -> MultiWriter:
-  """JSONL + TensorBoard + log on the main process; only the log elsewhere."""
+def create_default_writer(logdir: str, just_logging: bool = False,
+                          keep_through: int | None = None) -> MultiWriter:
+  """JSONL + TensorBoard + log on the main process; only the log elsewhere.
+
+  `keep_through`: the step a run resumes from (see `JsonlWriter`).
+  """
   if just_logging:
     return MultiWriter([LoggingWriter()])
-  return MultiWriter([JsonlWriter(logdir), TensorBoardWriter(logdir),
-                      LoggingWriter()])
+  return MultiWriter([JsonlWriter(logdir, keep_through),
+                      TensorBoardWriter(logdir), LoggingWriter()])

@@ -184,13 +184,16 @@ def _manager(root: pathlib.Path, group: Group, params: int, members: int):
       root / "programs" / group.key / "checkpoints", c.max_checkpoints)
 
 
-def _writers(root: pathlib.Path, owners: Sequence[Cell], cfgs) -> list:
+def _writers(root: pathlib.Path, owners: Sequence[Cell], cfgs,
+             keep_through: int) -> list:
+  """A JSONL + TensorBoard writer per member (rows past the resume step of
+  an interrupted run dropped)."""
   out = []
   for cell, c in zip(owners, cfgs):
     path = _cell_dir(root, cell) / f"seed_{c.seed}"
     path.mkdir(parents=True, exist_ok=True)
     out.append(metric_writers.MultiWriter([
-        metric_writers.JsonlWriter(str(path)),
+        metric_writers.JsonlWriter(str(path), keep_through),
         metric_writers.TensorBoardWriter(str(path))]))
   return out
 
@@ -257,7 +260,8 @@ def run_program(root: pathlib.Path, group: Group, mesh, desc: str
   prog = group.task.build(cfgs, datas, names, mesh)
   params = group.task.param_count(cfgs[0], datas[0])
   manager = _manager(root, group, params, len(cfgs))
-  writers, last = _writers(root, owners, cfgs), {}
+  writers = _writers(root, owners, cfgs, checkpointing.resume_step(manager))
+  last: dict = {}
   c = cfgs[0]
   outcome, start = program_lib.train(
       prog, mesh, manager, log_every=c.log_every,

@@ -117,7 +117,8 @@ def _train(task, config, data, path) -> dict[str, Any]:
       path / "checkpoints", config.max_checkpoints) if (
           config.checkpoint_every) else checkpointing.NoCheckpoints()
   writer = metric_writers.create_default_writer(
-      str(path), just_logging=jax.process_index() > 0)
+      str(path), just_logging=jax.process_index() > 0,
+      keep_through=checkpointing.resume_step(manager))
   last: dict = {}
   outcome, _ = program_lib.train(
       prog, mesh, manager, log_every=config.log_every,

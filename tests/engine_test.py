@@ -181,3 +181,49 @@ def test_resume_from_a_checkpoint_is_bitwise_the_uninterrupted_run(tmp_path):
   for x, y in zip(jax.tree.leaves(ref.members.params),
                   jax.tree.leaves(resumed.members.params)):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+class _FakeDevice:
+  """A clock and an asynchronous device: a dispatched chunk runs `chunk_s`
+  seconds after the previous one ends; fetching it waits for its end;
+  a checkpoint save takes `save_s` seconds of host time."""
+
+  def __init__(self, chunk_s, save_s):
+    self.now, self.busy_until = 100.0, 100.0
+    self.chunk_s, self.save_s = chunk_s, save_s
+
+  def chunk(self, members, resident, inputs):
+    del resident
+    self.busy_until = max(self.now, self.busy_until) + self.chunk_s
+    steps = inputs.shape[0]
+    return members, {"loss": np.zeros((steps, 1)), "_end": self.busy_until}
+
+  def fetch(self, metrics):
+    self.now = max(self.now, metrics["_end"])
+    return {"loss": metrics["loss"]}
+
+  def save(self, *args):
+    del args
+    self.now += self.save_s
+
+
+def test_window_seconds_are_chunk_seconds_around_checkpoints(monkeypatch):
+  fake = _FakeDevice(chunk_s=2.0, save_s=7.0)
+  monkeypatch.setattr(loop.time, "time", lambda: fake.now)
+  monkeypatch.setattr(loop, "_fetch", fake.fetch)
+  monkeypatch.setattr(checkpointing, "save", fake.save)
+
+  class Feed:
+    resident = None
+
+    def inputs(self, begin, n):
+      return np.arange(begin, begin + n)
+
+  windows = []
+  loop.run(fake.chunk, None, Feed(), 0, 40, log_every=5, checkpoint_every=10,
+           manager=checkpointing.NoCheckpoints(), on_window=windows.append,
+           names=["m0"])
+  assert [w.step for w in windows] == list(range(5, 41, 5))
+  # Each window took one chunk of device time: no checkpoint save counted
+  # in, and the chunk fetched right at a checkpoint not counted as ~0 s.
+  np.testing.assert_allclose([w.seconds for w in windows], 2.0)

@@ -35,9 +35,9 @@ def test_metrics_quick_end_to_end(capsys):
 
 
 def test_metrics_only_selects_rows(capsys):
-  assert bench_main.main(["metrics", "--quick", "--skip-memory",
-                          "--only=svcca,lcs"]) == 0
+  assert bench_main.main(["metrics", "--quick", "--skip_memory",
+                          "--only=lcs,rank"]) == 0
   rows = [line for line in capsys.readouterr().out.splitlines()
           if line.startswith("| ")]
   assert [row.split(" | ")[0][2:] for row in rows[1:]] == [
-      "svcca cca_dim=10", "lcs_knn k=10"]
+      "knn_rank_agreement k=10", "lcs_knn k=10"]

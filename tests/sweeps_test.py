@@ -123,6 +123,10 @@ def test_real_sigkill_of_the_sweep_then_rerun_equals_uninterrupted(
             key, name)
       else:
         assert v == ref[key][name], (key, name)
+  for log in work.glob("cells/*/seed_*/metrics.jsonl"):  # One row per step.
+    steps = [json.loads(line)["step"] for line in log.open()
+             if '"step"' in line]
+    assert len(steps) == len(set(steps)) and steps == sorted(steps), log
 
 
 def test_a_cell_alone_equals_its_member_in_the_sweep(reference, spaces,

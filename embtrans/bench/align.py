@@ -15,12 +15,12 @@ time, ms/step, examples/s and the Perceiver / attention-pool ratio.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Sequence
 
 import jax
 import numpy as np
+from absl import flags
 
 from embtrans import config_lib
 from embtrans import sharding
@@ -30,8 +30,17 @@ from embtrans.engine import program as program_lib
 from embtrans.tasks import align
 
 
-# Parses its own arguments (see embtrans/bench/__main__.py).
-ARGPARSE = True
+FLAGS = flags.FlagValues()  # This benchmark's own flags.
+_QUICK = flags.DEFINE_bool("quick", False, "Small shapes (65 x 128 tokens, "
+                           "batch 32, target 64).", flag_values=FLAGS)
+_TOKENS = flags.DEFINE_integer("tokens", 257, "Tokens per example.",
+                               flag_values=FLAGS)
+_DIM = flags.DEFINE_integer("dim", 1024, "Token width.", flag_values=FLAGS)
+_BATCH = flags.DEFINE_integer("batch", 128, "Batch size.", flag_values=FLAGS)
+_TARGET_DIM = flags.DEFINE_integer("target_dim", 768, "Target width.",
+                                   flag_values=FLAGS)
+_STEPS = flags.DEFINE_integer("steps", 3, "Timed steps per head.",
+                              flag_values=FLAGS)
 
 def _random_data(tokens: int, dim: int, batch: int, target_dim: int
                  ) -> align.Data:
@@ -73,24 +82,15 @@ def _time_head(name: str, size: str, data: align.Data, batch: int,
 
 
 def main(argv: Sequence[str]) -> int:
-  parser = argparse.ArgumentParser(prog="python -m embtrans.bench align")
-  parser.add_argument("--quick", action="store_true",
-                      help="small shapes (65 x 128 tokens, batch 32).")
-  parser.add_argument("--tokens", type=int, default=257)
-  parser.add_argument("--dim", type=int, default=1024)
-  parser.add_argument("--batch", type=int, default=128)
-  parser.add_argument("--target_dim", type=int, default=768)
-  parser.add_argument("--steps", type=int, default=3)
-  args = parser.parse_args(argv)
-  size = "full"
-  if args.quick:
-    args.tokens, args.dim, args.batch, args.target_dim = 65, 128, 32, 64
-    size = "small"
+  del argv
+  size = "small" if _QUICK.value else "full"
+  tokens, dim, batch, target_dim = (65, 128, 32, 64) if _QUICK.value else (
+      _TOKENS.value, _DIM.value, _BATCH.value, _TARGET_DIM.value)
   print(f"JAX {jax.__version__} on {jax.device_count()} x "
-        f"{jax.devices()[0].device_kind}; tokens {args.tokens} x {args.dim},"
-        f" batch {args.batch}, heads at size={size}")
-  data = _random_data(args.tokens, args.dim, args.batch, args.target_dim)
-  rows = [_time_head(h, size, data, args.batch, args.steps)
+        f"{jax.devices()[0].device_kind}; tokens {tokens} x {dim},"
+        f" batch {batch}, heads at size={size}")
+  data = _random_data(tokens, dim, batch, target_dim)
+  rows = [_time_head(h, size, data, batch, _STEPS.value)
           for h in ("attention_pool", "perceiver")]
   for r in rows:
     print(f"{r['head']:>15}: {r['params'] / 1e6:7.2f}M params, compile "

@@ -6,9 +6,7 @@
   python -m embtrans.bench embed e5_omp [--texts=64] [--repeats=2] [--rounds=2]
   python -m embtrans.bench embed disk [--dataset=<path or name>]
   python -m embtrans.bench embed open_rss [--rows=1000000] [--dim=1024]
-      [--dir=/tmp/embtrans_big]
-
-(`python -m embtrans.bench.embed ...` runs the same.)
+      [--dir=<temp dir>/embtrans_big]
 
 throughput  MiniLM texts/s on the default corpus, through sentence-
             transformers (`minilm`) and through the hf adapter (`hf`, same
@@ -35,7 +33,6 @@ open_rss    writes a synthetic rows x dim dataset shard by shard (never the
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import pathlib
@@ -43,13 +40,33 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import types
 
 import numpy as np
+from absl import flags
 
-
-# Parses its own arguments (see embtrans/bench/__main__.py).
-ARGPARSE = True
+FLAGS = flags.FlagValues()  # This benchmark's own flags.
+_TEXTS = flags.DEFINE_integer("texts", None, "Texts per call (default 512; "
+                              "64 for e5_omp).", flag_values=FLAGS)
+_REPEATS = flags.DEFINE_integer("repeats", None, "Repeats (default 3; 2 for "
+                                "e5_omp).", flag_values=FLAGS)
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 256, "e5: build batch size.",
+                                   flag_values=FLAGS)
+_ROUNDS = flags.DEFINE_integer("rounds", 2, "e5_omp: interleaved rounds.",
+                               flag_values=FLAGS)
+_DATASET = flags.DEFINE_string("dataset", "", "disk: a dataset path or name.",
+                               flag_values=FLAGS)
+_ROWS = flags.DEFINE_integer("rows", 1_000_000, "open_rss: synthetic rows.",
+                             flag_values=FLAGS)
+_DIM = flags.DEFINE_integer("dim", 1024, "open_rss: synthetic width.",
+                            flag_values=FLAGS)
+_DIR = flags.DEFINE_string("dir", None, "open_rss: where the synthetic "
+                           "dataset goes (default: the temp dir).",
+                           flag_values=FLAGS)
+_READ_ROWS = flags.DEFINE_integer("read_rows", 1000, "open_rss: random rows "
+                                  "read.", flag_values=FLAGS)
 
 def _peak_rss_mb() -> float:
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -312,31 +329,19 @@ def open_rss(args) -> None:
 
 
 def main(argv: list[str]) -> int:
-  parser = argparse.ArgumentParser(prog="embtrans.bench embed")
-  sub = parser.add_subparsers(dest="what", required=True)
-  p = sub.add_parser("throughput")
-  p.add_argument("--texts", type=int, default=512)
-  p.add_argument("--repeats", type=int, default=3)
-  p = sub.add_parser("e5")
-  p.add_argument("--texts", type=int, default=512)
-  p.add_argument("--repeats", type=int, default=3)
-  p.add_argument("--batch_size", type=int, default=256)
-  p = sub.add_parser("e5_omp")
-  p.add_argument("--texts", type=int, default=64)
-  p.add_argument("--repeats", type=int, default=2)
-  p.add_argument("--rounds", type=int, default=2)
-  p = sub.add_parser("disk")
-  p.add_argument("--dataset", default="")
-  p = sub.add_parser("open_rss")
-  p.add_argument("--rows", type=int, default=1_000_000)
-  p.add_argument("--dim", type=int, default=1024)
-  p.add_argument("--dir", default="/tmp/embtrans_big")
-  p.add_argument("--read_rows", type=int, default=1000)
-  args = parser.parse_args(argv)
-  {"throughput": throughput, "e5": e5, "e5_omp": e5_omp, "disk": disk,
-   "open_rss": open_rss}[args.what](args)
+  """argv: [prog, sub-benchmark]; the rest comes from FLAGS."""
+  runs = {"throughput": throughput, "e5": e5, "e5_omp": e5_omp, "disk": disk,
+          "open_rss": open_rss}
+  if len(argv) != 2 or argv[1] not in runs:
+    raise ValueError(f"Name one sub-benchmark: python -m embtrans.bench embed"
+                     f" <{'|'.join(runs)}> [--flags]; got {argv[1:]}.")
+  small = argv[1] == "e5_omp"
+  args = types.SimpleNamespace(
+      texts=_TEXTS.value or (64 if small else 512),
+      repeats=_REPEATS.value or (2 if small else 3),
+      batch_size=_BATCH_SIZE.value, rounds=_ROUNDS.value,
+      dataset=_DATASET.value, rows=_ROWS.value, dim=_DIM.value,
+      dir=_DIR.value or os.path.join(tempfile.gettempdir(), "embtrans_big"),
+      read_rows=_READ_ROWS.value)
+  runs[argv[1]](args)
   return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main(sys.argv[1:]))

@@ -25,7 +25,6 @@ import time
 
 import jax
 import numpy as np
-from absl import app
 from absl import flags
 
 from embtrans import checkpointing
@@ -39,15 +38,16 @@ from embtrans.engine import program as program_lib
 DEFAULT_ARCHS = "linear+mlp1_w1+mlp1_w8+mlp1_w32+mlp2_w1+mlp2_w8"
 CONFIG = pathlib.Path(__file__).resolve().parents[2] / "configs" / "grid.py"
 
+FLAGS = flags.FlagValues()  # This benchmark's own flags.
 _QUICK = flags.DEFINE_bool("quick", False, "Synthetic 2-space data, small "
-                           "archs, 20 steps.")
+                           "archs, 20 steps.", flag_values=FLAGS)
 _ARCHS = flags.DEFINE_string("archs", DEFAULT_ARCHS, "'+'-joined archs of "
-                             "configs/grid.py, or 'all'.")
+                             "configs/grid.py, or 'all'.", flag_values=FLAGS)
 _SPACES = flags.DEFINE_string("spaces", "minilm+minilm_static+tfidf_lsa",
-                              "'+'-joined spaces.")
-_MAX_STEPS = flags.DEFINE_integer("max_steps", None, "Cap on each arch's "
-                                  "steps, a multiple of log_every (10); "
-                                  "default 50, 20 with --quick.")
+                              "'+'-joined spaces.", flag_values=FLAGS)
+_MAX_STEPS = flags.DEFINE_integer(
+    "max_steps", None, "Cap on each arch's steps, a multiple of log_every "
+    "(10); default 50, 20 with --quick.", flag_values=FLAGS)
 
 
 def synthetic_spaces(root: pathlib.Path, n: int = 1200, dim: int = 48,
@@ -154,5 +154,3 @@ def main(argv):
   return 0
 
 
-if __name__ == "__main__":
-  app.run(main)

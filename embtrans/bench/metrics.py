@@ -20,13 +20,12 @@ Part 2 runs streaming linear CKA, blocked Recall@K, blocked k-NN and CKNNA
 at n = 100,000, each in a fresh subprocess that builds its inputs, resets the
 peak-RSS counter (Linux /proc/self/clear_refs) and reports the RSS before the
 call and the peak during it, next to the size of one n x n float32 matrix.
-Recall@K, k-NN and CKNNA use d = --memory-dim (default 256): their memory
+Recall@K, k-NN and CKNNA use d = --memory_dim (default 256): their memory
 does not depend on d, their time is proportional to it.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import json
@@ -39,6 +38,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from absl import flags
 
 from embtrans import metrics
 from embtrans.references import numpy_metrics as ref
@@ -61,8 +61,27 @@ class Case:
   numpy_setup: Callable[[], Any] | None = None
 
 
-# Parses its own arguments (see embtrans/bench/__main__.py).
-ARGPARSE = True
+FLAGS = flags.FlagValues()  # This benchmark's own flags.
+_QUICK = flags.DEFINE_bool("quick", False, "Small sizes (n=200, memory "
+                           "n=5000), 1 repeat.", flag_values=FLAGS)
+_N = flags.DEFINE_integer("n", 10_000, "Points per timing case.",
+                          flag_values=FLAGS)
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed repeats (median).",
+                                flag_values=FLAGS)
+_BATCH = flags.DEFINE_integer("batch", 1000, "Minibatch CKA batch size.",
+                              flag_values=FLAGS)
+_MEMORY_N = flags.DEFINE_integer("memory_n", 100_000, "Points per memory "
+                                 "case.", flag_values=FLAGS)
+_MEMORY_DIM = flags.DEFINE_integer("memory_dim", 256, "Vector width of the "
+                                   "memory cases.", flag_values=FLAGS)
+_SKIP_MEMORY = flags.DEFINE_bool("skip_memory", False, "No memory table.",
+                                 flag_values=FLAGS)
+_ONLY = flags.DEFINE_list("only", None, "Parts of kernel names: run only the"
+                          " rows whose name contains one of them.",
+                          flag_values=FLAGS)
+_MEMORY_CHILD = flags.DEFINE_string("memory_child", None, "(internal) run "
+                                    "one memory case in this process.",
+                                    flag_values=FLAGS)
 
 def _matmuls(x: jax.Array, y: jax.Array, pool: jax.Array,
              batch: int) -> dict[str, Callable[[], Any]]:
@@ -293,8 +312,8 @@ def _run_child(kind: str, n: int, dim: int) -> dict[str, Any]:
   env = dict(os.environ, PYTHONPATH=os.pathsep.join(
       [root, os.environ.get("PYTHONPATH", "")]))
   out = subprocess.run(
-      [sys.executable, "-m", "embtrans.bench", "metrics", "--memory-child",
-       kind, "--memory-n", str(n), "--memory-dim", str(dim)],
+      [sys.executable, "-m", "embtrans.bench", "metrics",
+       f"--memory_child={kind}", f"--memory_n={n}", f"--memory_dim={dim}"],
       check=True, capture_output=True, text=True, env=env)
   return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -318,44 +337,29 @@ def _memory_table(n: int, dim: int, only: list[str] | None = None) -> None:
           f" | {nxn_mb:,.0f} | {out['seconds']:.1f} |", flush=True)
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(prog="python -m embtrans.bench metrics",
-                                   description=__doc__.splitlines()[0])
-  parser.add_argument("--quick", action="store_true",
-                      help="small sizes (n=200, memory n=5000), 1 repeat")
-  parser.add_argument("--n", type=int, default=10_000)
-  parser.add_argument("--repeats", type=int, default=3)
-  parser.add_argument("--batch", type=int, default=1000,
-                      help="minibatch CKA batch size")
-  parser.add_argument("--memory-n", type=int, default=100_000)
-  parser.add_argument("--memory-dim", type=int, default=256,
-                      help="vector width for the Recall@K memory case")
-  parser.add_argument("--skip-memory", action="store_true")
-  parser.add_argument("--only", type=lambda v: v.split(","), default=None,
-                      help="comma-separated parts of kernel names: run only"
-                      " the rows whose name contains one of them")
-  parser.add_argument("--memory-child", help=argparse.SUPPRESS)
-  args = parser.parse_args(argv)
-  if args.quick:
-    args.n, args.repeats, args.batch = 200, 1, 50
-    args.memory_n, args.memory_dim = 5_000, 32
-  return args
+def _sizes() -> tuple[int, int, int, int, int]:
+  """(n, repeats, batch, memory_n, memory_dim) from the flags."""
+  if _QUICK.value:
+    return 200, 1, 50, 5_000, 32
+  return (_N.value, _REPEATS.value, _BATCH.value, _MEMORY_N.value,
+          _MEMORY_DIM.value)
 
 
 def main(argv: list[str]) -> int:
-  args = _parse(argv)
-  if args.memory_child:
-    _memory_child(args.memory_child, args.memory_n, args.memory_dim)
+  del argv
+  n, repeats, batch, memory_n, memory_dim = _sizes()
+  if _MEMORY_CHILD.value:
+    _memory_child(_MEMORY_CHILD.value, memory_n, memory_dim)
     return 0
   print(f"# Metric kernels: JAX {jax.__version__} on"
         f" {jax.devices()[0].platform} ({os.cpu_count()} cores) vs NumPy"
         f" {np.__version__}; load average at start"
         f" {os.getloadavg()[0]:.1f}\n")
-  print(f"## Time, n = {args.n:,}: median of {args.repeats} after a warm-up\n")
-  _timing_table(args.n, args.repeats, args.batch, args.only)
-  if not args.skip_memory:
-    print(f"\n## Peak memory, n = {args.memory_n:,}, fresh process each\n")
-    _memory_table(args.memory_n, args.memory_dim, args.only)
+  print(f"## Time, n = {n:,}: median of {repeats} after a warm-up\n")
+  _timing_table(n, repeats, batch, _ONLY.value)
+  if not _SKIP_MEMORY.value:
+    print(f"\n## Peak memory, n = {memory_n:,}, fresh process each\n")
+    _memory_table(memory_n, memory_dim, _ONLY.value)
   print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}. Above the core"
         " count, other processes share the CPU and every time here is longer.")
   return 0

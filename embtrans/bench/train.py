@@ -26,7 +26,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-from absl import app
 from absl import flags
 
 from embtrans import checkpointing
@@ -38,10 +37,15 @@ from embtrans.engine import members as members_lib
 from embtrans.engine import program as program_lib
 from embtrans.engine import feeds
 
-_STEPS = flags.DEFINE_integer("steps", 200, "Timed steps per path.")
-_REPEATS = flags.DEFINE_integer("repeats", 2, "Interleaved repeats.")
-_ARG = flags.DEFINE_string("config_arg", "", "configs/mlp32x.py :arg.")
-_TORCH = flags.DEFINE_bool("torch", True, "Also time the PyTorch loop.")
+FLAGS = flags.FlagValues()  # This benchmark's own flags.
+_STEPS = flags.DEFINE_integer("steps", 200, "Timed steps per path.",
+                              flag_values=FLAGS)
+_REPEATS = flags.DEFINE_integer("repeats", 2, "Interleaved repeats.",
+                                flag_values=FLAGS)
+_ARG = flags.DEFINE_string("config_arg", "", "configs/mlp32x.py :arg.",
+                           flag_values=FLAGS)
+_TORCH = flags.DEFINE_bool("torch", True, "Also time the PyTorch loop.",
+                           flag_values=FLAGS)
 
 
 def _config(steps: int) -> ml_collections.ConfigDict:
@@ -161,5 +165,3 @@ def main(argv):
   return 0
 
 
-if __name__ == "__main__":
-  app.run(main)

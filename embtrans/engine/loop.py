@@ -71,9 +71,16 @@ def segments(start: int, total: int, log_every: int, checkpoint_every: int
   return cuts
 
 
-def _window(step: int, metrics: Mapping[str, jax.Array], seconds: float
+def _fetch(metrics: Mapping[str, jax.Array]) -> dict[str, np.ndarray]:
+  """Host copies of a chunk's metrics; blocks until the chunk has run."""
+  return jax.device_get(dict(metrics))
+
+
+def _window(step: int, metrics: Mapping[str, jax.Array], since: float
             ) -> Window:
-  fetched = jax.device_get(dict(metrics))
+  """Fetches a chunk; its seconds run from `since` to the fetch's end."""
+  fetched = _fetch(metrics)
+  seconds = time.time() - since
   losses = np.asarray(fetched["loss"], np.float64)
   means = {k: np.mean(np.asarray(v, np.float64), axis=0)
            for k, v in fetched.items()}
@@ -127,12 +134,14 @@ def run(chunk: Callable, members: Any, feed, start: int, total: int, *,
   out = Outcome(members)
   queued: collections.deque = collections.deque()
   bar = progress.bar(total, start, desc)
+  # A chunk runs from the end of the previous one (its fetch, since the
+  # loop stays a chunk ahead) or, after a checkpoint, from its dispatch.
   t0 = [time.time()]
 
   def drain(keep: int) -> None:
     while len(queued) > keep:
       end, metrics = queued.popleft()
-      w = _window(end, metrics, time.time() - t0[0])
+      w = _window(end, metrics, since=t0[0])
       t0[0] = time.time()
       diverged.check(w)
       out.last = w.means
@@ -148,6 +157,7 @@ def run(chunk: Callable, members: Any, feed, start: int, total: int, *,
     if end == total or (checkpoint_every and end % checkpoint_every == 0):
       drain(keep=0)
       checkpointing.save(manager, end, out.members)
+      t0[0] = time.time()
   drain(keep=0)
   bar.close()
   manager.wait_until_finished()

@@ -294,9 +294,15 @@ def _cycle(a: jax.Array, b: jax.Array, block_size: int) -> jax.Array:
   return jnp.mean(back.astype(jnp.float32))
 
 
-_AGREEMENTS = {"jaccard": _jaccard, "mutual_knn": _mutual,
-               "edit_distance": _edit_distance,
-               "edit_similarity": _edit_similarity, "lcs": _lcs}
+@functools.partial(jax.jit, static_argnames=("block_size",))
+def _all_agreements(a: jax.Array, b: jax.Array, p: float | jax.Array,
+                    block_size: int) -> dict[str, jax.Array]:
+  """Every agreement metric of the lists a, b: [n, k], in one compile."""
+  return {"jaccard": _jaccard(a, b), "mutual_knn": _mutual(a, b),
+          "rank_agreement": _rbo(a, b, p),
+          "edit_distance": _edit_distance(a, b),
+          "edit_similarity": _edit_similarity(a, b), "lcs": _lcs(a, b),
+          "cycle_knn": _cycle(a, b, block_size=block_size)}
 
 
 # --------------------------------------------------------------------------
@@ -472,10 +478,7 @@ def knn_agreement(x: Any, y: Any, k: int, p: float = DEFAULT_RBO_P,
   """
   p = _check_p(p)
   a, b = knn_pair(x, y, k, metric, block_size)
-  out = {name: fn(a, b) for name, fn in _AGREEMENTS.items()}
-  out["rank_agreement"] = _rbo(a, b, p)
-  out["cycle_knn"] = _cycle(a, b, block_size=min(block_size, a.shape[0]))
-  return out
+  return _all_agreements(a, b, p, block_size=min(block_size, a.shape[0]))
 
 
 def _check_mask(mask: Any, n_queries: int, n_keys: int) -> np.ndarray:
