@@ -10,14 +10,11 @@
 embtrans/export/chroma.py for the records and metadata written.
 """
 
-import os
-import sys
+from embtrans import cli  # Offline defaults first. pylint: disable=g-bad-import-order
 
 from absl import app
 from absl import flags
 
-from embtrans import checkpointing
-from embtrans.data import format as fmt
 from embtrans.export import chroma
 
 _DATASET = flags.DEFINE_string("dataset", None, "Dataset path or name.")
@@ -39,20 +36,17 @@ flags.mark_flags_as_required(["dataset", "db"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  try:
-    out = chroma.export_dataset(_DATASET.value, _DB.value, _COLLECTION.value,
-                                _TRANSLATOR.value, _SPLIT.value,
-                                space=_SPACE.value, replace=_REPLACE.value,
-                                append=_APPEND.value)
-  except (ValueError, FileNotFoundError, fmt.DatasetError,
-          checkpointing.CheckpointError) as e:
-    if os.environ.get("EMBTRANS_TRACEBACK"):
-      raise
-    sys.exit(f"embtrans.export_chroma: error: {e}")
+  cli.check_workdir(_DB.value, "--db")
+  cli.start(devices=False)
+  chroma.require_chromadb()
+  out = chroma.export_dataset(_DATASET.value, _DB.value, _COLLECTION.value,
+                              _TRANSLATOR.value, _SPLIT.value,
+                              space=_SPACE.value, replace=_REPLACE.value,
+                              append=_APPEND.value)
   print(f"Wrote {out.count} records to collection {out.collection!r} in "
         f"{out.db_path} ({out.metadata['source_model']} -> "
         f"{out.metadata['target_model']}, dim {out.metadata['dim']}).")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, "embtrans.export_chroma")

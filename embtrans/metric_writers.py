@@ -28,11 +28,10 @@ class JsonlWriter:
   """
 
   def __init__(self, logdir: str, keep_through: int | None = None):
-    path = pathlib.Path(logdir) / "metrics.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if keep_through is not None and path.exists():
-      _truncate(path, keep_through)
-    self._f = open(path, "a", encoding="utf-8")
+    self._path = pathlib.Path(logdir) / "metrics.jsonl"
+    self._keep_through = keep_through
+    self._f = None  # Opened on the first write: a run refused before it
+    # trains (say, an unreadable checkpoint) leaves no file behind.
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
     row = {"step": int(step), "time": time.time(),
@@ -43,14 +42,21 @@ class JsonlWriter:
     self._write(json.dumps({"hparams": dict(hparams)}, default=str))
 
   def _write(self, line: str) -> None:
+    if self._f is None:
+      self._path.parent.mkdir(parents=True, exist_ok=True)
+      if self._keep_through is not None and self._path.exists():
+        _truncate(self._path, self._keep_through)
+      self._f = open(self._path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
     self._f.write(line + "\n")
     self._f.flush()
 
   def flush(self) -> None:
-    self._f.flush()
+    if self._f is not None:
+      self._f.flush()
 
   def close(self) -> None:
-    self._f.close()
+    if self._f is not None:
+      self._f.close()
 
 
 def _truncate(path: pathlib.Path, keep_through: int) -> None:
@@ -75,11 +81,14 @@ class TensorBoardWriter:
   """Scalar summaries in TensorBoard event files under `logdir`."""
 
   def __init__(self, logdir: str):
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter  # pylint: disable=g-import-not-at-top
-    self._writer = EventFileWriter(str(logdir))
+    self._logdir = str(logdir)
+    self._writer = None  # The event file is made on the first write.
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
     from tensorboard.compat.proto import event_pb2, summary_pb2  # pylint: disable=g-import-not-at-top
+    if self._writer is None:
+      from tensorboard.summary.writer.event_file_writer import EventFileWriter  # pylint: disable=g-import-not-at-top
+      self._writer = EventFileWriter(self._logdir)
     values = [summary_pb2.Summary.Value(tag=k, simple_value=float(v))
               for k, v in scalars.items()]
     self._writer.add_event(event_pb2.Event(
@@ -90,10 +99,12 @@ class TensorBoardWriter:
     del hparams  # Kept in config.json and metrics.jsonl.
 
   def flush(self) -> None:
-    self._writer.flush()
+    if self._writer is not None:
+      self._writer.flush()
 
   def close(self) -> None:
-    self._writer.close()
+    if self._writer is not None:
+      self._writer.close()
 
 
 class LoggingWriter:

@@ -15,8 +15,6 @@ from embtrans import cli  # Offline defaults first. pylint: disable=g-bad-import
 from absl import app
 from absl import flags
 
-from embtrans import sweeps
-
 _CONFIG = flags.DEFINE_string("config", None, "configs/<x>.py[:arg], a file "
                               "with get_config(arg) and sweep(add, arg).")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (not needed"
@@ -28,13 +26,17 @@ _DRY = flags.DEFINE_bool("dry_run", False, "Print the plan, write nothing.")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  cli.start()
-  path, _, arg = _CONFIG.value.partition(":")
-  with cli.user_errors("embtrans.sweep"):
-    if not _DRY.value and not _WORKDIR.value:
+  if not _DRY.value:
+    if not _WORKDIR.value:
       raise ValueError("--workdir is required (or pass --dry_run).")
-    summary = sweeps.run(path, arg or None, _WORKDIR.value or "",
-                         _ONLY.value, _DRY.value)
+    cli.check_workdir(_WORKDIR.value)
+  cli.check_config_file(_CONFIG.value)
+  cli.start(None if _DRY.value else _WORKDIR.value)
+  path, _, arg = _CONFIG.value.partition(":")
+  # Imported once the flags are parsed: a flag error fails in a second.
+  from embtrans import sweeps  # pylint: disable=g-import-not-at-top
+  summary = sweeps.run(path, arg or None, _WORKDIR.value or "", _ONLY.value,
+                       _DRY.value)
   if not _DRY.value:
     print(f"Sweep done in {summary['seconds']:.0f}s: {len(summary['ran'])} "
           f"programs run, {len(summary['skipped'])} already done. Report: "
@@ -43,4 +45,4 @@ def main(argv):
 
 if __name__ == "__main__":
   flags.mark_flags_as_required(["config"])
-  app.run(main)
+  cli.run(main, "embtrans.sweep")

@@ -12,6 +12,8 @@ import ml_collections
 
 # Keys that may change between a run and its resumption.
 _RESUMABLE_KEYS = frozenset({"log_every"})
+# data.json keys added later: a run written before them still resumes.
+_ADDED_DATA_KEYS = frozenset({"test_texts_in_train"})
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -32,10 +34,12 @@ def write_json_atomic(path: pathlib.Path, obj: Any) -> None:
 
 
 def _check_same(path: pathlib.Path, new: Mapping[str, Any], what: str,
-                ignore: frozenset = frozenset()) -> None:
+                ignore: frozenset = frozenset(),
+                added: frozenset = frozenset()) -> None:
   old, flat = _flatten(json.loads(path.read_text())), _flatten(new)
   diff = sorted(k for k in old.keys() | flat.keys()
-                if old.get(k) != flat.get(k) and k not in ignore)
+                if old.get(k) != flat.get(k) and k not in ignore
+                and not (k in added and k not in old))
   if diff:
     changes = ", ".join(f"{k}: {old.get(k)!r} -> {flat.get(k)!r}"
                         for k in diff[:6])
@@ -57,11 +61,11 @@ def prepare(config: ml_collections.ConfigDict, workdir: str,
   path = pathlib.Path(workdir)
   path.mkdir(parents=True, exist_ok=True)
   new = json.loads(config.to_json_best_effort(sort_keys=True))
-  for name, obj, what, ignore in (
-      ("config.json", new, "config", _RESUMABLE_KEYS),
-      ("data.json", dict(data_info), "data", frozenset())):
+  for name, obj, what, ignore, added in (
+      ("config.json", new, "config", _RESUMABLE_KEYS, frozenset()),
+      ("data.json", dict(data_info), "data", frozenset(), _ADDED_DATA_KEYS)):
     if (path / name).is_file():
-      _check_same(path / name, obj, what, ignore)
+      _check_same(path / name, obj, what, ignore, added)
     elif jax.process_index() == 0:
       write_json_atomic(path / name, obj)
   return path

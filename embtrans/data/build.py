@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import functools
 import json
 import os
@@ -513,8 +514,7 @@ def check_dataset_spec(spec: str, cache_dir: os.PathLike | None = None
   """Raises resolve_dataset's error for a `spec` that names nothing, before
   anything is built (so a typo in one side does not cost the other's build).
   """
-  if (pathlib.Path(spec).is_dir() or spec in encoders_lib.known_encoders()
-      or os.sep in spec):
+  if pathlib.Path(spec).is_dir() or spec in encoders_lib.known_encoders():
     return
   if find_dataset(spec, cache_dir) is None:
     raise _unknown_spec(spec, cache_dir)
@@ -522,11 +522,15 @@ def check_dataset_spec(spec: str, cache_dir: os.PathLike | None = None
 
 def _unknown_spec(spec: str, cache_dir: os.PathLike | None) -> ValueError:
   root = pathlib.Path(cache_dir or default_cache_dir())
+  names = sorted({n for n, _ in named_datasets(root) if n})
+  close = difflib.get_close_matches(
+      spec, encoders_lib.known_encoders() + names, n=1)
   return ValueError(
       f"{spec!r} is neither an embedding-dataset directory, nor a known "
-      f"encoder, nor a dataset name in {root}. Known encoders: "
-      f"{encoders_lib.known_encoders()}; datasets: "
-      f"{sorted({n for n, _ in named_datasets(root) if n})}.")
+      f"encoder, nor a dataset name in {root}." +
+      (f" Did you mean {close[0]!r}?" if close else "") +
+      f" Known encoders: {encoders_lib.known_encoders()}; datasets: "
+      f"{names}.")
 
 
 def stack(ds: fmt.EmbeddingDataset) -> np.ndarray:

@@ -194,12 +194,14 @@ def main(argv: Sequence[str]) -> None:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   from embtrans import cli  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
-  with cli.user_errors("embtrans.data.coco"):
-    paths = extract(f.data_dir, f.clip, f.out, f.splits,
-                    batch_size=f.batch_size, max_images=f.max_images)
+  cli.check_workdir(f.out, "--out")
+  cli.start(devices=False)
+  paths = extract(f.data_dir, f.clip, f.out, f.splits,
+                  batch_size=f.batch_size, max_images=f.max_images)
   print("Wrote " + ", ".join(str(p) for p in paths.values()))
 
 
 if __name__ == "__main__":
+  from embtrans import cli  # pylint: disable=g-import-not-at-top
   _define_flags()
-  app.run(main)
+  cli.run(main, "embtrans.data.coco")

@@ -56,6 +56,15 @@ class Export:
   metadata: dict
 
 
+def require_chromadb() -> None:
+  """A ValueError naming the install command when chromadb is missing."""
+  try:
+    import chromadb  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as e:
+    raise ValueError("ChromaDB is not installed (the export writes into it): "
+                     "pip install -e '.[chroma]'.") from e
+
+
 def client(db_path: str | os.PathLike):
   """A persistent local ChromaDB client with telemetry off."""
   import chromadb  # pylint: disable=g-import-not-at-top

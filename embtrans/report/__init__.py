@@ -1,9 +1,20 @@
-"""Reports of translator grids: `python -m embtrans.report <workdir>`.
+"""Reports of runs and sweeps: `python -m embtrans.report <workdir>`.
 
-`grid.write_report` writes results.csv, README.md (tables from `tables`,
-answers from `findings`, text from `readme`) and the PNG figures of `plots`.
+`dispatch.write_report` picks the report a workdir calls for: `run` (one
+run), `grid` (a sweep of translators: results.csv, README.md from `tables`,
+`findings` and `readme`, the PNG figures of `plots`) or `ablation`. The
+modules are imported on use, so the command starts (and rejects a bad
+argument) without loading the plotting stack.
 """
 
-from embtrans.report.grid import write_report
+import importlib
+from typing import Any
+
+
+def write_report(*args: Any, **kwargs: Any):
+  """The grid report (`embtrans.report.grid.write_report`)."""
+  return importlib.import_module("embtrans.report.grid").write_report(
+      *args, **kwargs)
+
 
 __all__ = ["write_report"]

@@ -17,8 +17,6 @@ import pathlib
 from absl import app
 from absl import flags
 
-from embtrans.report import dispatch
-
 _OUT = flags.DEFINE_string("out", None, "Output directory (default "
                            "<workdir>/report).")
 _MEMBER = flags.DEFINE_string("member", None, "Grid: the member shown in the "
@@ -31,12 +29,19 @@ def main(argv):
   if len(argv) != 2:
     raise app.UsageError("Usage: python -m embtrans.report <workdir> "
                          "[--out=DIR] [--member=NAME] [--noumap]")
-  with cli.user_errors("embtrans.report"):
-    out, figures = dispatch.write_report(pathlib.Path(argv[1]), _OUT.value,
-                                         member=_MEMBER.value,
-                                         umap=_UMAP.value)
+  workdir = pathlib.Path(argv[1])
+  if not workdir.is_dir():
+    raise ValueError(f"{workdir} is not a directory: pass the --workdir of a "
+                     "python -m embtrans.main or embtrans.sweep run.")
+  if _OUT.value:
+    cli.check_workdir(_OUT.value, "--out")
+  cli.start(devices=False)
+  # Imported once the flags are parsed: a bad argument fails in a second.
+  from embtrans.report import dispatch  # pylint: disable=g-import-not-at-top
+  out, figures = dispatch.write_report(workdir, _OUT.value,
+                                       member=_MEMBER.value, umap=_UMAP.value)
   print(f"Wrote {out}/README.md and {', '.join(figures)}")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, "embtrans.report")

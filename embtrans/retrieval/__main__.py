@@ -9,20 +9,14 @@ Everything lives in `embtrans.retrieval.evaluation.evaluate` (tests call it
 directly) and `embtrans.retrieval.report.write`; this file parses flags.
 """
 
-import os
+from embtrans import cli  # Offline defaults first. pylint: disable=g-bad-import-order
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import json
 import pathlib
 
 from absl import app
 from absl import flags
 from ml_collections import config_flags
-
-from embtrans import cli
 
 PROG = "embtrans.retrieval"
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for config.json, "
@@ -52,17 +46,20 @@ def report_only(workdir: str, out: str | None) -> pathlib.Path:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  cli.start()
   out = _REPORT.value
-  with cli.user_errors(PROG):
-    if _REPORT_ONLY.value:
-      print(f"Wrote {report_only(_WORKDIR.value, out)}/README.md")
-      return
-    if flags.FLAGS.config is None:
-      raise ValueError("--config is required (e.g. "
-                       "--config=configs/two_stage.py), unless --report_only.")
-    from embtrans.retrieval import evaluation  # pylint: disable=g-import-not-at-top
-    summary = evaluation.evaluate(flags.FLAGS.config, _WORKDIR.value, out)
+  if out:
+    cli.check_workdir(out, "--report")
+  if _REPORT_ONLY.value:
+    cli.start(devices=False)
+    print(f"Wrote {report_only(_WORKDIR.value, out)}/README.md")
+    return
+  if flags.FLAGS.config is None:
+    raise ValueError("--config is required (e.g. "
+                     "--config=configs/two_stage.py), unless --report_only.")
+  cli.check_workdir(_WORKDIR.value)
+  cli.start(_WORKDIR.value)
+  from embtrans.retrieval import evaluation  # pylint: disable=g-import-not-at-top
+  summary = evaluation.evaluate(flags.FLAGS.config, _WORKDIR.value, out)
   for g in summary["gains"]:
     print(f"{g['space']:<16} {g['subset']:<9} embedding-only "
           f"{g['embedding_only']:.3f}  two-stage {g['two_stage']:.3f}  "
@@ -72,4 +69,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, PROG)

@@ -115,7 +115,9 @@ def load_data(config: ml_collections.ConfigDict, memo: dict | None = None
           "target_dim": tgt.dim, "source_path": str(src.path),
           "target_path": str(tgt.path), "num_train": len(paired.train),
           "num_test": len(paired.test), "dropped_source_only":
-              paired.dropped_a, "dropped_target_only": paired.dropped_b}
+              paired.dropped_a, "dropped_target_only": paired.dropped_b,
+          # Test rows whose exact text is a train row's (None: no texts).
+          "test_texts_in_train": paired.test_texts_in_train}
   if config.batch_size > len(paired.train) and not is_closed_form(config):
     raise ValueError(f"config.batch_size={config.batch_size} is larger than "
                      f"the {len(paired.train)} training pairs; lower it.")
