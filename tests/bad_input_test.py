@@ -217,6 +217,10 @@ CASES = [
     # -- python -m embtrans.bench
     ("bench-unknown-benchmark", "embtrans.bench", ["metrix"],
      r"Unknown benchmark 'metrix'.*known benchmarks: .*metrics"),
+    ("bench-bad-flag-value", "embtrans.bench", ["train", "--steps=abc"],
+     r"--steps=abc: invalid literal"),
+    ("bench-unknown-flag", "embtrans.bench", ["align", "--quikc"],
+     r"unknown flag '--quikc'.*--quick"),
 ]
 
 

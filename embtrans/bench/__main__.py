@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
   try:
     rest = _parse(prog, module, argv[1:])
   except flags.Error as e:
-    return _fail(prog, str(e))
-  with cli.user_errors(prog):
+    return _fail("embtrans.bench", f"{argv[0]}: {e}")
+  with cli.user_errors("embtrans.bench"):
     return module.main(rest) or 0
 
 
