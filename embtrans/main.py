@@ -48,10 +48,12 @@ def main(argv):
   cli.check_workdir(_WORKDIR.value)
   cli.start(_WORKDIR.value)
   # Imported once the flags are parsed: a config error fails in a second.
+  import jax  # pylint: disable=g-import-not-at-top
   from embtrans import train  # pylint: disable=g-import-not-at-top
   results = train.train_and_evaluate(flags.FLAGS.config, _WORKDIR.value)
-  print(table(results))
-  print(f"Wrote {_WORKDIR.value}/results.json (every score), log.txt.")
+  if jax.process_index() == 0:  # Process 0 writes and reports.
+    print(table(results))
+    print(f"Wrote {_WORKDIR.value}/results.json (every score), log.txt.")
 
 
 if __name__ == "__main__":

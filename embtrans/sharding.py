@@ -9,7 +9,7 @@ their leading axis. Works on 1 device, on fake CPU devices
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import jax
 import numpy as np
@@ -19,23 +19,46 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 DATA_AXIS = "data"
 
 
-def initialize_distributed() -> None:
-  """Calls `jax.distributed.initialize()` when a multi-process run is set up.
+def distributed_mode(env: Mapping[str, str] | None = None) -> str | None:
+  """How this process joins a multi-process run, or None (a plain run).
 
-  Set EMBTRANS_COORDINATOR=host:port, EMBTRANS_NUM_PROCESSES and
-  EMBTRANS_PROCESS_ID (see launch/), or run on a TPU/GPU cluster where JAX
-  discovers them itself (EMBTRANS_DISTRIBUTED=1).
+    'explicit'  EMBTRANS_COORDINATOR=host:port, EMBTRANS_NUM_PROCESSES,
+                EMBTRANS_PROCESS_ID (launch/local_multiprocess.sh,
+                launch/gpu_hosts.sh);
+    'auto'      EMBTRANS_DISTRIBUTED=1 (launch/tpu_vm.sh: JAX finds the TPU
+                workers itself), or a SLURM job step with more than one task
+                (launch/slurm.sh: JAX reads SLURM's variables).
+  A single-host run without these never initialises anything.
   """
-  coordinator = os.environ.get("EMBTRANS_COORDINATOR")
-  if coordinator:
-    jax.distributed.initialize(
-        coordinator_address=coordinator,
-        num_processes=int(os.environ["EMBTRANS_NUM_PROCESSES"]),
-        process_id=int(os.environ["EMBTRANS_PROCESS_ID"]))
-  elif os.environ.get("EMBTRANS_DISTRIBUTED") == "1":
-    jax.distributed.initialize()
-  else:
+  env = os.environ if env is None else env
+  if env.get("EMBTRANS_COORDINATOR"):
+    return "explicit"
+  if env.get("EMBTRANS_DISTRIBUTED") == "1":
+    return "auto"
+  tasks = env.get("SLURM_STEP_NUM_TASKS") or env.get("SLURM_NTASKS")
+  if "SLURM_PROCID" in env and tasks and int(tasks) > 1:
+    return "auto"
+  return None
+
+
+def initialize_distributed() -> None:
+  """Calls `jax.distributed.initialize()` when a multi-process run is set up
+  (see `distributed_mode`); call it before any computation.
+
+  EMBTRANS_HEARTBEAT_TIMEOUT_S (default 100): how long the others wait for
+  a process that stopped answering before they abort with JAX's "another
+  task died" error instead of hanging in a collective.
+  """
+  mode = distributed_mode()
+  if mode is None:
     return
+  kwargs = {"heartbeat_timeout_seconds": int(
+      os.environ.get("EMBTRANS_HEARTBEAT_TIMEOUT_S", "100"))}
+  if mode == "explicit":
+    kwargs.update(coordinator_address=os.environ["EMBTRANS_COORDINATOR"],
+                  num_processes=int(os.environ["EMBTRANS_NUM_PROCESSES"]),
+                  process_id=int(os.environ["EMBTRANS_PROCESS_ID"]))
+  jax.distributed.initialize(**kwargs)
   logging.info("jax.distributed: process %d of %d, %d global devices.",
                jax.process_index(), jax.process_count(), jax.device_count())
 

@@ -187,7 +187,9 @@ def _manager(root: pathlib.Path, group: Group, params: int, members: int):
 def _writers(root: pathlib.Path, owners: Sequence[Cell], cfgs,
              keep_through: int) -> list:
   """A JSONL + TensorBoard writer per member (rows past the resume step of
-  an interrupted run dropped)."""
+  an interrupted run dropped); writers that write nothing on processes > 0."""
+  if jax.process_index() > 0:
+    return [metric_writers.MultiWriter([]) for _ in owners]
   out = []
   for cell, c in zip(owners, cfgs):
     path = _cell_dir(root, cell) / f"seed_{c.seed}"
@@ -218,7 +220,7 @@ def _write_cell(root: pathlib.Path, cell: Cell, results: Mapping[str, Any],
   """results.json (strict JSON: non-finite numbers become null) and the
   float16 artifacts of each seed when `config.save_predictions`."""
   path = _cell_dir(root, cell)
-  if cell.config.get("save_predictions", False):
+  if cell.config.get("save_predictions", False) and jax.process_index() == 0:
     for seed, arrays in artifacts:
       for name, array in arrays.items():
         (path / f"seed_{seed}").mkdir(parents=True, exist_ok=True)
@@ -233,9 +235,10 @@ def _prepare_cells(root: pathlib.Path, group: Group) -> None:
   for cell in group.cells:
     path = workdirs.prepare(cell.config, str(_cell_dir(root, cell)),
                             cell.data.info)
-    workdirs.write_json_atomic(path / "cell.json", {
-        "name": cell.name, "factors": cell.factors,
-        "task": cell.config.task, "program": group.key})
+    if jax.process_index() == 0:
+      workdirs.write_json_atomic(path / "cell.json", {
+          "name": cell.name, "factors": cell.factors,
+          "task": cell.config.task, "program": group.key})
 
 
 def run_closed_form(root: pathlib.Path, group: Group) -> dict[str, Any]:

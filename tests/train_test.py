@@ -104,8 +104,8 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
   config = helpers.load_config("mlp8x", "tiny=True")
   real = loop._window  # pylint: disable=protected-access
 
-  def poisoned(step, metrics, seconds):
-    w = real(step, metrics, seconds)
+  def poisoned(step, metrics, since):
+    w = real(step, metrics, since)
     first = w.step - w.steps + 1
     if first <= 26 <= w.step:  # The loss of step 26 comes back as NaN.
       w.losses[26 - first, 0] = np.nan
@@ -204,6 +204,7 @@ def test_cli_reports_unknown_config_key_and_data_errors(tmp_path):
       _main_cmd(tmp_path / "w", f"--config.data.a={tmp_path}/missing"),
       cwd=helpers.ROOT, capture_output=True, text=True)
   assert missing.returncode == 1
-  assert "embtrans: error: No embedding dataset at" in missing.stderr
+  assert "embtrans.main: error:" in missing.stderr
+  assert "missing' is neither an embedding dataset" in missing.stderr
   assert "Traceback" not in missing.stderr
   assert not pathlib.Path(tmp_path / "w").exists()
