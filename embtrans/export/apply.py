@@ -151,6 +151,7 @@ def _collection_meta(t: tl.Exported, name: str, meta: Mapping[str, Any]
   tgt = t.target
   out = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
   out.update(source_model=str(meta.get("target_model", t.source["model"])),
+             source_dataset=str(meta.get("source_dataset", name)),
              target_model=str(tgt.get("model")),
              target_dataset=str(tgt.get("dataset")),
              translator=str(t.path), translator_model=t.arch,

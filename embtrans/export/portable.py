@@ -1,8 +1,9 @@
 """The exported translator's files: names, flat parameters, safe reading.
 
 model.safetensors holds the flattened parameters ('dense/kernel', ...) and,
-in its metadata, the content of config.json. Nothing here unpickles: a
-pickle (or a torch zip of pickles) is refused by its first bytes.
+in its metadata, the content of config.json. Nothing here unpickles: a file
+without a safetensors header is refused, named a pickle when its first bytes
+are those of a pickle (protocol 2-5) or of a torch zip.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ VERSION = 1
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.json", "README.md"
 AFFINE = "affine"  # The arch of closed-form fits.
 AFFINE_KEYS = ("w", "x_mean", "x_scale", "y_mean", "y_scale")
-_PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # pickle protocol 2+, torch zip.
 
 
 class TranslatorFileError(ValueError):
@@ -58,15 +58,19 @@ def write_weights(path: pathlib.Path, flat: Mapping[str, np.ndarray],
   return text
 
 
-def check_not_pickle(path: pathlib.Path) -> None:
-  """Raises TranslatorFileError if `path` starts like a pickle or a zip."""
+def _safetensors_header(path: pathlib.Path) -> bool:
+  """Whether `path` starts like safetensors: u64 n, then n bytes of '{...'."""
   with open(path, "rb") as f:
-    head = f.read(8)
-  if any(head.startswith(m) for m in _PICKLE_MAGIC):
-    raise TranslatorFileError(
-        f"{path} is a pickle (or a torch zip of pickles), which can run code"
-        " when loaded; embtrans reads only safetensors. Export the "
-        "translator with python -m embtrans.translate export.")
+    head = f.read(9)
+  n = int.from_bytes(head[:8], "little") if len(head) == 9 else 0
+  return 2 <= n <= path.stat().st_size - 8 and head[8:9] == b"{"
+
+
+def _looks_pickled(path: pathlib.Path) -> bool:
+  with open(path, "rb") as f:
+    head = f.read(4)
+  return (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04",
+                                                b"\x05")) or head == b"PK\x03\x04"
 
 
 def read_weights(path: pathlib.Path) -> tuple[dict[str, np.ndarray], dict]:
@@ -80,7 +84,15 @@ def read_weights(path: pathlib.Path) -> tuple[dict[str, np.ndarray], dict]:
   if not path.is_file():
     raise TranslatorFileError(f"{path} is missing: {path.parent} is not an "
                               "exported translator.")
-  check_not_pickle(path)
+  if not _safetensors_header(path):
+    if _looks_pickled(path):
+      raise TranslatorFileError(
+          f"{path} is a pickle (or a torch zip of pickles), which can run "
+          "code when loaded; embtrans reads only safetensors. Export the "
+          "translator with python -m embtrans.translate export.")
+    raise TranslatorFileError(f"{path} is corrupt or truncated (no "
+                              "safetensors header); export the translator "
+                              "again.")
   try:
     with safe_open(str(path), framework="numpy") as f:
       meta = f.metadata() or {}
