@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import time
 from typing import Sequence
 
 from embtrans import workdirs
+from embtrans.retrieval import summaries
 from embtrans.upgrade import data
+from embtrans.upgrade import evaluate as evaluate_lib
 from embtrans.upgrade import spaces
 
 
@@ -27,3 +31,67 @@ def prepare(workdir: str, sizes: Sequence[int]) -> str:
   workdirs.write_json_atomic(root / "task.json", task)
   return (f"Wrote {len(dirs)} pair sizes to {root / 'data'}; splits "
           f"{json.dumps(task['splits'])}.")
+
+
+def _recovered(row: dict, refs: dict, direction: str) -> dict:
+  """Adds recovered_<s> (/ re-embedded) and of_index_<s> (/ index alone)."""
+  query_model, index_model = evaluate_lib.DIRECTIONS[direction]
+  for s in evaluate_lib.SCORES:
+    row[f"recovered_{s}"] = row[s] / max(refs[query_model][s], 1e-12)
+    row[f"of_index_{s}"] = row[s] / max(refs[index_model][s], 1e-12)
+  return row
+
+
+VALUES = (*evaluate_lib.SCORES, "identity_recall@1", "identity_recall@10",
+          *(f"recovered_{s}" for s in evaluate_lib.SCORES),
+          *(f"of_index_{s}" for s in evaluate_lib.SCORES))
+
+
+def summarize(task: dict, refs: dict, val_rows: list, picked: dict,
+              rows: list, seconds: float, load: tuple) -> dict:
+  """summary.json: references, validation choices, test rows and means."""
+  sizes = {int(k if k != "all" else 0): v
+           for k, v in task["fit_pairs"].items()}
+  for r in rows:
+    r["pairs"] = sizes[int(r["n"])]
+    _recovered(r, refs["test"], r["direction"])
+  agg = summaries.aggregate(rows, ("direction", "arch", "pairs", "lr",
+                                   "steps"), VALUES)
+  val = summaries.aggregate(
+      [{**{k: v for k, v in r.items() if k != "dir"},
+        "pairs": sizes[int(r["n"])]} for r in val_rows],
+      ("direction", "arch", "pairs", "lr", "steps"), evaluate_lib.SCORES)
+  return {"task": task, "references": refs, "validation": val,
+          "picked": [{"direction": k[0], "arch": k[1], "pairs": sizes[k[2]],
+                      "lr": c.get("lr"), "steps": c.get("steps")}
+                     for k, c in sorted(picked.items())],
+          "test": agg, "test_rows": rows, "seconds": seconds,
+          "load_avg": list(load)}
+
+
+def evaluate(workdir: str, report: str | None = None) -> str:
+  """Validation choices, test scores (W/summary.json), the report."""
+  t0, load0 = time.time(), os.getloadavg()[0]
+  root = pathlib.Path(workdir)
+  task = json.loads((root / "task.json").read_text())
+  old, new = spaces.open_spaces()
+  sp = {"old": old, "new": new}
+  parts = data.splits(old.query.ids)
+  refs = {s: evaluate_lib.references(sp, parts[s])
+          for s in ("validation", "test")}
+  val_rows = evaluate_lib.validation_rows(root / "sweep", sp,
+                                          parts["validation"])
+  if not val_rows:
+    raise FileNotFoundError(f"No finished cells in {root / 'sweep'}: run the "
+                            "sweep (configs/upgrade.py) first.")
+  picked = evaluate_lib.pick(val_rows)
+  rows = evaluate_lib.test_rows(picked, sp, parts["test"])
+  summary = summarize(task, refs, val_rows, picked, rows, time.time() - t0,
+                      (load0, os.getloadavg()[0]))
+  workdirs.write_json_atomic(root / "summary.json", summary)
+  if report:
+    from embtrans.upgrade import report as report_lib  # pylint: disable=g-import-not-at-top
+    report_lib.write(summary, pathlib.Path(report))
+  return (f"Scored {len(rows)} picked members on the test split "
+          f"({summary['seconds']:.0f} s); {root / 'summary.json'}"
+          + (f", report in {report}." if report else "."))
