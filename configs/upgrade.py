@@ -7,8 +7,8 @@
 
 A cell: arch (lstsq | procrustes closed-form; linear | lowrank | mlp
 trained), n (training pairs; 0 = all), direction (new_to_old: E5 queries into
-the MiniLM index; old_to_new: the reverse), lr and steps (trained only:
-choices made on the validation split), `seeds` seeds as one program.
+the MiniLM index; old_to_new: the reverse), lr, steps and loss (trained
+only: choices made on the validation split), `seeds` seeds as one program.
 """
 
 from embtrans import config_lib
@@ -22,13 +22,15 @@ SIZES = (100, 1000, 0)
 DIRECTIONS = {"new_to_old": "b_to_a", "old_to_new": "a_to_b"}
 LRS = (1e-3, 3e-3)
 STEPS = (400, 2000)
+# A second loss, tried at the larger step count for linear and MLP only.
+CONTRASTIVE = ("linear", "mlp")
 OLD, NEW = "minilm", "e5_small"
 
 
 def get_config(arg=None):
   arg = config_lib.parse_arg(arg, data_dir="", arch="linear", n=0,
                              direction="new_to_old", lr=1e-3, steps=2000,
-                             seeds=3, batch=64)
+                             seeds=3, batch=64, loss="mse")
   if not arg.data_dir:
     raise ValueError("configs/upgrade.py needs data_dir=<dir> (written by "
                      "python -m embtrans.upgrade prepare --workdir=W: W/data).")
@@ -40,7 +42,7 @@ def get_config(arg=None):
                      f"{arg.direction!r}.")
   size = "all" if arg.n == 0 else str(arg.n)
   model = TRAINED.get(arg.arch, dict(name=arg.arch))
-  c = config_lib.translator_config(model, f"steps={arg.steps}")
+  c = config_lib.translator_config(model, f"steps={arg.steps},loss={arg.loss}")
   c.data.a = f"{arg.data_dir}/fit-n{size}-{OLD}"
   c.data.b = f"{arg.data_dir}/fit-n{size}-{NEW}"
   c.data.direction = DIRECTIONS[arg.direction]
@@ -67,3 +69,7 @@ def sweep(add, arg=None):
         for steps in STEPS:
           for lr in LRS:
             add(arch=arch, n=n, direction=direction, lr=lr, steps=steps)
+      for arch in CONTRASTIVE:
+        for lr in LRS:
+          add(arch=arch, n=n, direction=direction, lr=lr, steps=STEPS[-1],
+              loss="contrastive")

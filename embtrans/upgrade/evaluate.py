@@ -12,7 +12,7 @@ translated score by the *re-embedded* one: the query model on both sides
 (E5 for new_to_old, MiniLM for old_to_new); the index model alone is the
 other reference, reported beside it.
 
-Choices (lr, steps) are made per (direction, arch, n) on the validation
+Choices (lr, steps, loss) are made per (direction, arch, n) on the validation
 split from the sweep's float16 validation translations; the picked cells'
 members are then restored in float32 (`embtrans.inference`) and scored on
 the test split: query -> document Recall@1/10 and MRR, and separately
@@ -67,7 +67,8 @@ def _cells(sweep: pathlib.Path) -> list[dict[str, Any]]:
       config = json.loads((cell.parent / "config.json").read_text())
       seeds = [config["seed"] + i for i in range(config.get("num_seeds", 1))]
       out.append({"dir": cell.parent, "seeds": seeds, "lr": None,
-                  "steps": None, **meta["factors"]})
+                  "steps": None, "loss": config["loss"]["name"],
+                  **meta["factors"]})
   return out
 
 
@@ -123,6 +124,7 @@ def test_rows(picked: Mapping[tuple, Mapping[str, Any]],
       ident = translate.translation_scores(t(texts_src), texts_dst, KS)
       rows.append({"direction": direction, "arch": arch, "n": n,
                    "lr": cell.get("lr"), "steps": cell.get("steps"),
+                   "loss": cell.get("loss"),
                    "seed": seed, "cell": cell["dir"].name,
                    **retrieval(t(queries), docs, test.positives),
                    **{f"identity_{k}": ident[k]

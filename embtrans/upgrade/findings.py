@@ -39,11 +39,11 @@ def _rows(s: Summary, direction: str) -> list[Mapping[str, Any]]:
 
 def best_on_validation(s: Summary, direction: str) -> Mapping[str, Any]:
   """The picked test row whose cell has the best mean validation R@10."""
-  val = {(r["arch"], r["pairs"], r["lr"], r["steps"]): r["recall@10"]
-         for r in s["validation"] if r["direction"] == direction}
-  return max(_rows(s, direction), key=lambda r: (
-      val.get((r["arch"], r["pairs"], r["lr"], r["steps"]), -1.0),
-      r["pairs"]))
+  key = lambda r: (r["arch"], r["pairs"], r["lr"], r["steps"], r.get("loss"))
+  val = {key(r): r["recall@10"] for r in s["validation"]
+         if r["direction"] == direction}
+  return max(_rows(s, direction), key=lambda r: (val.get(key(r), -1.0),
+                                                 r["pairs"]))
 
 
 def references(s: Summary) -> str:

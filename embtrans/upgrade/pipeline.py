@@ -42,6 +42,7 @@ def _recovered(row: dict, refs: dict, direction: str) -> dict:
   return row
 
 
+FACTORS = ("direction", "arch", "pairs", "lr", "steps", "loss")
 VALUES = (*evaluate_lib.SCORES, "identity_recall@1", "identity_recall@10",
           *(f"recovered_{s}" for s in evaluate_lib.SCORES),
           *(f"of_index_{s}" for s in evaluate_lib.SCORES))
@@ -55,15 +56,15 @@ def summarize(task: dict, refs: dict, val_rows: list, picked: dict,
   for r in rows:
     r["pairs"] = sizes[int(r["n"])]
     _recovered(r, refs["test"], r["direction"])
-  agg = summaries.aggregate(rows, ("direction", "arch", "pairs", "lr",
-                                   "steps"), VALUES)
+  agg = summaries.aggregate(rows, FACTORS, VALUES)
   val = summaries.aggregate(
       [{**{k: v for k, v in r.items() if k != "dir"},
         "pairs": sizes[int(r["n"])]} for r in val_rows],
-      ("direction", "arch", "pairs", "lr", "steps"), evaluate_lib.SCORES)
+      FACTORS, evaluate_lib.SCORES)
   return {"task": task, "references": refs, "validation": val,
           "picked": [{"direction": k[0], "arch": k[1], "pairs": sizes[k[2]],
-                      "lr": c.get("lr"), "steps": c.get("steps")}
+                      "lr": c.get("lr"), "steps": c.get("steps"),
+                      "loss": c.get("loss")}
                      for k, c in sorted(picked.items())],
           "test": agg, "test_rows": rows, "seconds": seconds,
           "load_avg": list(load)}

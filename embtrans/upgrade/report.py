@@ -41,7 +41,7 @@ def direction_table(s: Mapping[str, Any], direction: str) -> str:
   rows = []
   for r in _sorted(x for x in s["test"] if x["direction"] == direction):
     choice = ("closed form" if r["lr"] is None else
-              f"lr {r['lr']:g}, {r['steps']} steps")
+              f"{r.get('loss')}, lr {r['lr']:g}, {r['steps']} steps")
     rows.append([findings.ARCH[r["arch"]], f"{r['pairs']:,}", choice,
                  str(r["seeds"]), ci(r, "recall@1"), ci(r, "recall@10"),
                  ci(r, "mrr"), ci(r, "recovered_recall@10"),
@@ -95,8 +95,8 @@ def plot(s: Mapping[str, Any], path: pathlib.Path) -> None:
 def readme(s: Mapping[str, Any]) -> str:
   t = s["task"]
   sp = t["splits"]
-  grid = sorted({(r["lr"], r["steps"]) for r in s["validation"]
-                 if r["lr"] is not None})
+  grid = sorted({(r["lr"], r["steps"], r.get("loss")) for r in
+                 s["validation"] if r["lr"] is not None})
   lines = [
       "# Index upgrades without re-embedding: MiniLM <-> E5 on pydocs", "",
       "A corpus indexed with one model, queries embedded with another, and a"
@@ -119,7 +119,7 @@ def readme(s: Mapping[str, Any]) -> str:
       "by both models in query mode. Translators: least squares and "
       "Procrustes (closed form), and trained linear, low-rank affine (rank "
       "64, identity + correction) and MLP (one hidden layer of width 384, "
-      "GELU), MSE loss, batch 64, "
+      "GELU), batch 64, "
       f"{len({r['seed'] for r in s['test_rows'] if r['lr'] is not None})} "
       "seeds each (the 95 % intervals are Student-t over seeds). The "
       f"learning rate and step count of each trained translator (grid "
@@ -137,8 +137,9 @@ def readme(s: Mapping[str, Any]) -> str:
   lines += [f"![recall recovered vs pairs]({PLOT})", "",
             "## What was cut for the CPU budget", "",
             "Two shared CPU cores: a grid of two learning rates x two step "
-            "counts at one batch size and one width per architecture, MSE "
-            "loss only, one fixed subset per size (seeds vary initialisation"
+            "counts at one batch size and one width per architecture (the "
+            "InfoNCE loss only at the larger step count, and for linear and "
+            "MLP only), one fixed subset per size (seeds vary initialisation"
             " and batch order, not which pairs), exact search over a few "
             "hundred documents rather than an ANN index over a large corpus. "
             "A GPU run would add a 100k-passage corpus (MS MARCO-like), "
