@@ -50,9 +50,11 @@ def model_card(config: Mapping[str, Any],
   shown = [(k, metrics[f"test/{k}"]) for k in _METRICS
            if f"test/{k}" in metrics]
   if shown:
-    lines += [f"Test metrics on {config['num_test_pairs']:,} held-out pairs "
-              "(translated row i retrieves target row i among all test "
-              "targets):", "", "| metric | value |", "|---|---|"]
+    split = (config.get("dataset") or {}).get("split", "unknown")
+    lines += [f"Metrics on the {config['num_test_pairs']:,} held-out "
+              f"('test') pairs of its training data (split: {split}); "
+              "recall: translated row i retrieves target row i among all "
+              "held-out targets:", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in shown] + [""]
   else:
     lines += ["No test metrics were recorded with this translator.", ""]

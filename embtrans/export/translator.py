@@ -52,6 +52,15 @@ def _side(path: str, name: str, dim: int) -> dict[str, Any]:
           "normalized": bool(manifest.get("normalized", False))}
 
 
+def _dataset(path: str, text_source: str) -> dict[str, Any]:
+  """The pairs' text source and how their train / test split was made."""
+  manifest = fmt.open_dataset(path, verify=False).manifest
+  split = manifest.get("split") or {}
+  return {"text_source": text_source,
+          "source_texts": manifest.get("text_source") or text_source,
+          "split": split.get("method", "sha1(id) % 100 < 80 -> train")}
+
+
 def _metrics(results: Mapping[str, Any], seed: int, several: bool
              ) -> dict[str, float]:
   prefix = f"seed_{seed}/" if several else ""
@@ -71,6 +80,7 @@ def describe(run, step: int) -> dict[str, Any]:
       "source": _side(info["source_path"], info["source"], info["source_dim"]),
       "target": _side(info["target_path"], info["target"], info["target_dim"]),
       "num_train_pairs": info["num_train"], "num_test_pairs": info["num_test"],
+      "dataset": _dataset(info["source_path"], c.data.source),
       "training": {"seed": run.seed, "step": step, "loss": c.loss.name,
                    "learning_rate": c.optimizer.learning_rate,
                    "batch_size": c.batch_size,
