@@ -123,6 +123,9 @@ def test_sentences_follow_the_numbers():
   s["references"]["test"]["old"]["recall@10"] = 0.5
   assert "weaker than a re-embedded" in findings.references(s)
   assert "lower bounds" in findings.grid_edges(s)
+  assert "moves Recall@10 by 10.00 points" in findings.resolution(s)
+  s["task"]["splits"]["test"]["queries"] = 20
+  assert "moves Recall@10 by 5.00 points" in findings.resolution(s)
 
 
 def test_report_writes_readme_tables_and_plot(tmp_path):

@@ -1,7 +1,8 @@
 """The apply function of an exported translator, from its config and params.
 
-  affine (closed-form fits)  folded once into y = x W + b, float32 NumPy
-  a Flax model               rebuilt from the registry, one jit per padded
+  affine (closed-form fits),  folded once into y = x W + b, float32 NumPy
+  linear, lowrank            (one matmul: no dispatch cost at batch 1)
+  other Flax models (mlp)    rebuilt from the registry, one jit per padded
                              row count (powers of two up to the batch size,
                              then blocks of it), on the default device
 """
@@ -56,6 +57,22 @@ def _affine(config: dict, flat, where: str) -> Callable:
   return lambda x: x @ weight + bias
 
 
+def _fold_flax_affine(name: str, arch: Mapping, flat, d_in: int, d_out: int
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+  """(W, b) of the Flax models that are affine maps (linear, lowrank), so
+  they run as one NumPy matmul; None for others (e.g. mlp)."""
+  f = {k: np.asarray(v, np.float64) for k, v in flat.items()}
+  if name == "linear":
+    return f["dense/kernel"], f["dense/bias"]
+  if name == "lowrank":
+    weight = f["down/kernel"] @ f["up/kernel"]
+    if arch.get("residual", True):
+      k = min(d_in, d_out)
+      weight[np.arange(k), np.arange(k)] += 1.0  # x cropped or zero-padded.
+    return weight, f["up/bias"]
+  return None
+
+
 def _bucket(n: int, batch_size: int) -> int:
   """Rows a call of n rows is padded to: a power of two up to batch_size."""
   return min(batch_size, 1 << max(0, (n - 1).bit_length()))
@@ -79,6 +96,10 @@ def _flax(config: dict, flat, batch_size: int, where: str) -> Callable:
   want = {"/".join(k): tuple(v.shape) for k, v in
           traverse_util.flatten_dict(shapes).items()}
   _check(flat, want, where)
+  folded = _fold_flax_affine(name, arch, flat, d_in, int(arch["out_dim"]))
+  if folded is not None:
+    weight, bias = (a.astype(np.float32) for a in folded)
+    return lambda x: x @ weight + bias
   params = jax.device_put(tl.unflatten(flat))
   run = jax.jit(lambda p, x: model.apply({"params": p}, x))
 

@@ -4,6 +4,7 @@
   python -m embtrans.sweep --config=configs/upgrade.py:data_dir=W/data \
       --workdir=W/sweep
   python -m embtrans.upgrade evaluate --workdir=W [--report=DIR]
+  python -m embtrans.upgrade report --workdir=W --report=DIR   # from W/summary.json
 
 prepare writes the translator pair datasets (W/data) and the task (W/task.json);
 evaluate picks each translator's lr and steps on the validation split, scores
@@ -16,7 +17,7 @@ from absl import app
 from absl import flags
 
 PROG = "embtrans.upgrade"
-COMMANDS = ("prepare", "evaluate")
+COMMANDS = ("prepare", "evaluate", "report")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Experiment directory.")
 _REPORT = flags.DEFINE_string("report", None, "evaluate: write the report "
                               "here (e.g. docs/results/upgrade).")
@@ -35,6 +36,8 @@ def main(argv):
   with cli.user_errors(PROG):
     if argv[1] == "prepare":
       print(pipeline.prepare(_WORKDIR.value, [int(s) for s in _SIZES.value]))
+    elif argv[1] == "report":
+      print(pipeline.report_only(_WORKDIR.value, _REPORT.value))
     else:
       print(pipeline.evaluate(_WORKDIR.value, _REPORT.value))
 

@@ -147,8 +147,20 @@ def grid_edges(s: Summary) -> str:
              if both else "."))
 
 
+def resolution(s: Summary) -> str:
+  """How far one test query moves the figures; what the intervals cover."""
+  q = s["task"]["splits"]["test"]["queries"]
+  step = 1.0 / q
+  new = s["references"]["test"]["new"]["recall@10"]
+  return (f"With {q} test queries one query moves Recall@10 by "
+          f"{100 * step:.2f} points, and the share of E5's re-embedded "
+          f"Recall@10 by {100 * step / max(new, 1e-12):.2f} points; the "
+          "intervals are over training seeds only (closed-form fits, "
+          "deterministic on a fixed subset, have none), not over queries.")
+
+
 def all_findings(s: Summary) -> list[str]:
-  out = [references(s), grid_edges(s)]
+  out = [references(s), resolution(s), grid_edges(s)]
   for d in DIRECTION:
     if _rows(s, d):
       out += [best(s, d), thresholds(s, d), procrustes(s, d),

@@ -96,3 +96,15 @@ def evaluate(workdir: str, report: str | None = None) -> str:
   return (f"Scored {len(rows)} picked members on the test split "
           f"({summary['seconds']:.0f} s); {root / 'summary.json'}"
           + (f", report in {report}." if report else "."))
+
+
+def report_only(workdir: str, out: str | None) -> str:
+  """Rewrites the report from W/summary.json (no scoring)."""
+  if not out:
+    raise ValueError("report needs --report=<directory>.")
+  path = pathlib.Path(workdir) / "summary.json"
+  if not path.is_file():
+    raise FileNotFoundError(f"{path} is missing: run python -m "
+                            "embtrans.upgrade evaluate first.")
+  from embtrans.upgrade import report as report_lib  # pylint: disable=g-import-not-at-top
+  return f"Wrote {report_lib.write(json.loads(path.read_text()), pathlib.Path(out))}."

@@ -136,6 +136,10 @@ def readme(s: Mapping[str, Any]) -> str:
     lines += [f"{findings.DIRECTION[d]} (test split; mean [95 % interval]):",
               "", direction_table(s, d), ""]
   lines += [f"![recall recovered vs pairs]({PLOT})", "",
+            "Apply speed (exported translators next to a NumPy matmul of the"
+            " same shape, and a ChromaDB collection translated into a new "
+            "one): `bench_apply.txt`, the output of `python -m embtrans.bench"
+            " apply` with the load average it ran under.", "",
             "## What was cut for the CPU budget", "",
             "Two shared CPU cores: a grid of two learning rates x two step "
             "counts at one batch size and one width per architecture (the "
