@@ -9,18 +9,22 @@ import time
 from typing import Sequence
 
 from embtrans import workdirs
+from embtrans.data import build as build_lib
 from embtrans.retrieval import summaries
 from embtrans.upgrade import data
 from embtrans.upgrade import evaluate as evaluate_lib
 from embtrans.upgrade import spaces
 
 
-def prepare(workdir: str, sizes: Sequence[int]) -> str:
-  """Writes W/data/fit-n<size>-<space> and W/task.json; -> a summary line."""
+def prepare(workdir: str, sizes: Sequence[int],
+            data_dir: str | None = None) -> str:
+  """Writes <data_dir>/fit-n<size>-<space> (default <cache>/upgrade) and
+  W/task.json; -> a summary line."""
   root = pathlib.Path(workdir)
   root.mkdir(parents=True, exist_ok=True)
+  out = pathlib.Path(data_dir or build_lib.default_cache_dir() / "upgrade")
   old, new = spaces.open_spaces()
-  dirs = data.write_fit_datasets(root / "data", old, new, sizes)
+  dirs = data.write_fit_datasets(out, old, new, sizes)
   parts = data.splits(old.query.ids)
   task = {"old": old.info(), "new": new.info(), "sizes": list(sizes),
           "fit_pairs": {data.size_label(k): len(
@@ -29,7 +33,7 @@ def prepare(workdir: str, sizes: Sequence[int]) -> str:
           "splits": {k: {"queries": len(v.queries), "docs": len(v.docs),
                          "texts": len(v.texts)} for k, v in parts.items()}}
   workdirs.write_json_atomic(root / "task.json", task)
-  return (f"Wrote {len(dirs)} pair sizes to {root / 'data'}; splits "
+  return (f"Wrote {len(dirs)} pair sizes to {out}; splits "
           f"{json.dumps(task['splits'])}.")
 
 

@@ -152,8 +152,8 @@ def readme(s: Mapping[str, Any]) -> str:
             "on validation, resampled subsets per seed and 10 seeds.", "",
             "## Reproduce", "", "```",
             "python -m embtrans.upgrade prepare --workdir=W",
-            "python -m embtrans.sweep --config=configs/upgrade.py:"
-            "data_dir=W/data --workdir=W/sweep",
+            "python -m embtrans.sweep --config=configs/upgrade.py "
+            "--workdir=W/sweep",
             "python -m embtrans.upgrade evaluate --workdir=W "
             "--report=docs/results/upgrade", "```", "",
             f"The evaluation took {s['seconds']:.0f} s (load average "
