@@ -21,6 +21,7 @@ INSTALL_REQUIRES = [
     "plotly>=7.1,<8",  # interactive pages (embtrans.report.pages).
     "pillow>=10",  # CLIP's image processor (embtrans.encoders.clip).
     "pyarrow>=18",
+    "safetensors>=0.8,<0.9",  # exported translators (embtrans.translate).
     "scikit-learn>=1.6,<2",
     "scipy>=1.14,<2",
     "sentence-transformers>=6.2,<7",

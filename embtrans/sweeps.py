@@ -232,13 +232,19 @@ def _write_cell(root: pathlib.Path, cell: Cell, results: Mapping[str, Any],
 
 
 def _prepare_cells(root: pathlib.Path, group: Group) -> None:
+  """config.json, data.json and cell.json of each cell; cell.json's
+  `members` maps each seed to its row in the program's stacked state."""
+  first = 0
   for cell in group.cells:
     path = workdirs.prepare(cell.config, str(_cell_dir(root, cell)),
                             cell.data.info)
+    seeds = [c.seed for c in tasks.member_configs(cell.config)]
     if jax.process_index() == 0:
       workdirs.write_json_atomic(path / "cell.json", {
           "name": cell.name, "factors": cell.factors,
-          "task": cell.config.task, "program": group.key})
+          "task": cell.config.task, "program": group.key,
+          "members": {str(s): first + i for i, s in enumerate(seeds)}})
+    first += len(seeds)
 
 
 def run_closed_form(root: pathlib.Path, group: Group) -> dict[str, Any]:

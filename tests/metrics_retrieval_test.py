@@ -210,3 +210,16 @@ def test_nan_check_on_device_arrays():
   x = jax.numpy.zeros((4, 3)).at[1, 1].set(jax.numpy.nan)
   with pytest.raises(ValueError, match="NaN or inf"):
     recall_at_k(x, x, ks=(1,))
+
+
+def test_mrr_matches_the_reference_and_is_off_by_default():
+  rng = np.random.default_rng(4)
+  queries = rng.normal(size=(23, 6)).astype(np.float32)
+  keys = rng.normal(size=(31, 6)).astype(np.float32)
+  positives = rng.integers(0, 31, size=23)
+  got = recall_at_k(queries, keys, ks=(1, 10), positives=positives, mrr=True,
+                    block_size=8)
+  want = ref.recall_at_k(np.float64(queries), np.float64(keys), (1, 10),
+                         positives, mrr=True)
+  _assert_matches(got, want)
+  assert "mrr" not in recall_at_k(queries, keys, ks=(1,), positives=positives)

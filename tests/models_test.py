@@ -9,8 +9,8 @@ from embtrans import models
 
 # Constructor kwargs per model beyond those it shares; models that need more
 # than `out_dim` register their test kwargs here.
-_TEST_KWARGS = {"mlp": dict(hidden_mult=2, layers=2)}
-_TRANSLATORS = ("linear", "mlp")
+_TEST_KWARGS = {"mlp": dict(hidden_mult=2, layers=2), "lowrank": dict(rank=3)}
+_TRANSLATORS = ("linear", "lowrank", "mlp")
 
 
 @pytest.mark.parametrize("name", [m for m in models.known_models()
@@ -96,3 +96,13 @@ def test_unknown_model_lists_known_ones():
 def test_mlp_rejects_bad_layers():
   with pytest.raises(ValueError, match="layers must be 1 or 2"):
     models.get_model("mlp", out_dim=3, layers=3)
+
+
+def test_lowrank_starts_as_identity_and_has_the_rank():
+  model = models.get_model("lowrank", out_dim=6, rank=2)
+  x = jax.random.normal(jax.random.key(1), (5, 6))
+  params = model.init(jax.random.key(0), x)
+  chex.assert_trees_all_close(model.apply(params, x), x)  # up starts at 0.
+  chex.assert_shape(params["params"]["down"]["kernel"], (6, 2))
+  with pytest.raises(ValueError, match="rank must be >= 1"):
+    models.get_model("lowrank", out_dim=6, rank=0)

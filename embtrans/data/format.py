@@ -385,13 +385,25 @@ class DatasetWriter:
 
   def add(self, ids: Sequence[str], vectors: np.ndarray,
           texts: Sequence[str] | None = None,
-          metadata: Mapping[str, Sequence[Any]] | None = None) -> None:
-    """Appends rows. `vectors: [len(ids), dim]`, finite."""
+          metadata: Mapping[str, Sequence[Any]] | None = None,
+          splits: Sequence[str] | None = None) -> None:
+    """Appends rows. `vectors: [len(ids), dim]`, finite.
+
+    `splits` ('train' | 'test' per row) overrides `split_of(id)`, for derived
+    datasets split by something other than the row id (say so in the
+    manifest's `split` entry via `manifest_extra`).
+    """
     ids = [str(i) for i in ids]
     vectors = np.array(vectors, dtype=np.float32)  # A copy: callers may reuse.
     _check_batch(ids, vectors, self.dim, self._seen)
+    if splits is None:
+      splits = [split_of(i) for i in ids]
+    elif len(splits) != len(ids) or set(splits) - {"train", "test"}:
+      raise DatasetError(f"splits must give 'train' or 'test' for each of the"
+                         f" {len(ids)} ids; got {len(splits)} values "
+                         f"{sorted(set(map(str, splits)))[:4]}.")
     self._seen.update(ids)
-    columns: dict[str, Any] = {"id": ids, "split": [split_of(i) for i in ids]}
+    columns: dict[str, Any] = {"id": ids, "split": [str(s) for s in splits]}
     if texts is not None:
       columns["text"] = list(texts)
     for key, values in (metadata or {}).items():
@@ -583,14 +595,14 @@ def _check_batch(ids: list[str], vectors: np.ndarray, dim: int,
 def write_dataset(path: os.PathLike, ids: Sequence[str], vectors: np.ndarray,
                   texts: Sequence[str] | None = None,
                   metadata: Mapping[str, Sequence[Any]] | None = None,
-                  manifest_extra: Mapping[str, Any] | None = None
-                  ) -> pathlib.Path:
+                  manifest_extra: Mapping[str, Any] | None = None,
+                  splits: Sequence[str] | None = None) -> pathlib.Path:
   """Writes a whole dataset in one call (atomic: see DatasetWriter)."""
   vectors = np.asarray(vectors)
   if vectors.ndim != 2:
     raise DatasetError(f"vectors must be [n, dim]; got shape {vectors.shape}.")
   with DatasetWriter(path, vectors.shape[1], manifest_extra) as w:
-    w.add(ids, vectors, texts, metadata)
+    w.add(ids, vectors, texts, metadata, splits)
   return pathlib.Path(path)
 
 

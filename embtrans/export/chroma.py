@@ -16,7 +16,9 @@ vectors are in: the same as the source without a translator, else the
 translator's target), `translator` (the workdir, '' for none),
 `translator_model`; plus the row's scalar attributes (HotPotQA's kind, type,
 level, title, ...). The collection metadata records the same provenance, the
-dim and the source dataset's fingerprint.
+dim, the source dataset's fingerprint and `model_fingerprint`, that of the
+model whose space the stored vectors are in ('' when a translator workdir
+does not say; `embtrans.export.apply` checks it before translating).
 
 An existing collection is replaced only with `replace=True` and added to only
 with `append=True` (and the same provenance); otherwise the export refuses
@@ -145,12 +147,14 @@ def _provenance(ds: fmt.EmbeddingDataset, translate, dim: int
   meta = {"source_model": ds.model_name, "source_dataset": ds.name,
           "target_model": ds.model_name, "target_dataset": ds.name,
           "translator": "", "translator_model": "", "dim": dim,
-          "source_fingerprint": str(ds.manifest.get("fingerprint") or "")}
+          "source_fingerprint": str(ds.manifest.get("fingerprint") or ""),
+          "model_fingerprint": str(ds.manifest.get("model_fingerprint") or "")}
   if translate is not None:
     meta.update(target_model=_target_model(translate),
                 target_dataset=str(getattr(translate, "target", "translated")),
                 translator=str(getattr(translate, "workdir", "callable")),
-                translator_model=str(getattr(translate, "model_name", "")))
+                translator_model=str(getattr(translate, "model_name", "")),
+                model_fingerprint="")  # The target's: unknown to a workdir.
   return meta
 
 

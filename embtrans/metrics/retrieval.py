@@ -84,6 +84,7 @@ def _rank_stats(ranks: jax.Array, ks: tuple[int, ...], n_keys: int,
   stats = {f"{prefix}recall@{k}": jnp.mean(ranks <= k, dtype=jnp.float32)
            for k in ks}
   stats[f"{prefix}mean_rank"] = jnp.mean(ranks, dtype=jnp.float32)
+  stats[f"{prefix}mrr"] = jnp.mean(1.0 / ranks.astype(jnp.float32))
   # Median from the histogram of ranks: no sort needed.
   n = ranks.shape[0]
   counts = jnp.bincount(ranks, length=n_keys + 1)
@@ -156,7 +157,7 @@ def _check_ks(ks: Any, n_keys: int) -> tuple[int, ...]:
 
 def recall_at_k(queries: Any, keys: Any, ks: Sequence[int] = (1, 5, 10),
                 positives: Any = None, *, normalize: bool = True,
-                tie_optimistic: bool = False,
+                tie_optimistic: bool = False, mrr: bool = False,
                 block_size: int = DEFAULT_BLOCK_SIZE) -> dict[str, jax.Array]:
   """Recall@k for each k in ks, and the mean and median rank.
 
@@ -171,6 +172,7 @@ def recall_at_k(queries: Any, keys: Any, ks: Sequence[int] = (1, 5, 10),
     normalize: L2-normalise queries and keys first, so the score is cosine
       similarity (default). With False the raw dot product is used.
     tie_optimistic: also return the tie-optimistic figures (see below).
+    mrr: also return 'mrr', the mean reciprocal rank (mean of 1 / rank).
     block_size: queries scored per block; memory is O(block_size * n_k).
 
   Returns:
@@ -206,6 +208,8 @@ def recall_at_k(queries: Any, keys: Any, ks: Sequence[int] = (1, 5, 10),
       block_size=min(int(block_size), n_queries),
       tie_optimistic=bool(tie_optimistic))
   names = [f"recall@{k}" for k in ks] + ["mean_rank", "median_rank"]
+  if mrr:
+    names.append("mrr")
   if tie_optimistic:
     names += [f"optimistic_{name}" for name in names]
   return {name: stats[name] for name in names}  # in the order of ks

@@ -339,9 +339,10 @@ def max_over_layer_pairs(metric: Callable[[np.ndarray, np.ndarray], float],
 
 def recall_at_k(queries: np.ndarray, keys: np.ndarray,
                 ks: Sequence[int] = (1, 5, 10), positives=None,
-                normalize: bool = True, ties: str = "strict"
-                ) -> dict[str, float]:
-  """Recall@k, mean and median rank, from a full sort of each query's scores.
+                normalize: bool = True, ties: str = "strict",
+                mrr: bool = False) -> dict[str, float]:
+  """Recall@k, mean and median rank (and with `mrr` the mean reciprocal
+  rank), from a full sort of each query's scores.
 
   A query's rank is the 1-based position of its first positive when keys
   are ordered by score, highest first, and among equal scores negatives
@@ -365,6 +366,8 @@ def recall_at_k(queries: np.ndarray, keys: np.ndarray,
   out = {f"recall@{c}": float(np.mean(ranks <= c)) for c in ks}
   out.update(mean_rank=float(ranks.mean()),
              median_rank=float(np.median(ranks)))
+  if mrr:
+    out["mrr"] = float(np.mean(1.0 / ranks))
   return out
 
 

@@ -327,6 +327,12 @@ def _fit(name: str, data: Data):
   return data.memo[key]
 
 
+def fit_closed_form(name: str, data: Data) -> baselines_lib.AffineTranslator:
+  """The closed-form translator `name` fitted on data's training split (the
+  same fit `closed_form` scores; deterministic, memoised in `data.memo`)."""
+  return _fit(name, data)
+
+
 def closed_form(config: ml_collections.ConfigDict, data: Data, name: str,
                 prefix: str) -> tuple[dict, dict]:
   """Fits baseline `name` on the training split; -> (scores, artifacts)."""
