@@ -96,18 +96,17 @@ def main(argv):
     raise app.UsageError(f"Usage: python -m {PROG} <export|apply> [--flags]"
                          " (see --help).")
   cli.start()
-  with cli.user_errors(PROG):
-    if argv[1] == "export":
-      if not _WORKDIR.value or not _OUT.value:
-        raise ValueError("export needs --workdir=<run or sweep member> and "
-                         "--out=<directory>.")
-      print(export_command(_WORKDIR.value, _OUT.value, _SEED.value,
-                           _OVERWRITE.value))
-    else:
-      print(apply_command(_TRANSLATOR.value, _INPUT.value, _OUTPUT.value,
-                          _COLUMN.value, _DB.value, _COLLECTION.value,
-                          _NEW.value, _OVERWRITE.value))
+  if argv[1] == "export":
+    if not _WORKDIR.value or not _OUT.value:
+      raise ValueError("export needs --workdir=<run or sweep member> and "
+                       "--out=<directory>.")
+    print(export_command(_WORKDIR.value, _OUT.value, _SEED.value,
+                         _OVERWRITE.value))
+  else:
+    print(apply_command(_TRANSLATOR.value, _INPUT.value, _OUTPUT.value,
+                        _COLUMN.value, _DB.value, _COLLECTION.value,
+                        _NEW.value, _OVERWRITE.value))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, PROG)

@@ -1,5 +1,7 @@
 """Exported translators: round trips, every input kind, every bad input."""
 
+import contextlib
+import io
 import json
 import pickle
 
@@ -125,10 +127,12 @@ def test_a_collection_translated_and_queried_with_a_where_filter(
 
 
 def _one_line_error(fn, *args, **kwargs) -> str:
-  with pytest.raises(SystemExit) as e:
+  err = io.StringIO()
+  with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(err):
     with cli.user_errors(entry.PROG):
       fn(*args, **kwargs)
-  msg = str(e.value.code)
+  msg = err.getvalue().strip()
+  assert e.value.code == 1
   assert msg.startswith(f"{entry.PROG}: error: ") and "\n" not in msg
   return msg
 
