@@ -44,3 +44,14 @@ def test_tpu_vm_runs_the_module_on_every_worker():
   bad = subprocess.run(["launch/tpu_vm.sh", "tpu1", "zone-a", "deploy"],
                        cwd=helpers.ROOT, capture_output=True, text=True)
   assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_slurm_runs_the_module_under_srun():
+  out = _dry_run(["launch/slurm.sh", "embtrans.sweep",
+                  "--config=configs/grid.py", "--workdir=/s/g 1"])
+  assert out.startswith("srun --kill-on-bad-exit=1 python -m embtrans.sweep ")
+  assert "--workdir=/s/g\\ 1" in out
+  bad = subprocess.run(["launch/slurm.sh"], cwd=helpers.ROOT,
+                       capture_output=True, text=True)
+  assert bad.returncode != 0 and "usage" in bad.stderr
+
