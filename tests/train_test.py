@@ -205,6 +205,6 @@ def test_cli_reports_unknown_config_key_and_data_errors(tmp_path):
       cwd=helpers.ROOT, capture_output=True, text=True)
   assert missing.returncode == 1
   assert "embtrans.main: error:" in missing.stderr
-  assert "missing' is neither an embedding dataset" in missing.stderr
+  assert "missing' is neither an embedding-dataset directory" in missing.stderr
   assert "Traceback" not in missing.stderr
   assert not pathlib.Path(tmp_path / "w").exists()
