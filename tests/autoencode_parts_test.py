@@ -1,4 +1,5 @@
-"""ae3d: baselines, the population loader, the evaluation of a projection."""
+"""The autoencode task's parts: baselines, the population loader, the
+evaluation of a projection, the findings, the objective."""
 
 import collections
 
@@ -10,13 +11,13 @@ import scipy.stats
 from sklearn import decomposition
 from sklearn import manifold
 
-from embtrans.ae3d import baselines
-from embtrans.ae3d import data
-from embtrans.ae3d import evaluation
+from embtrans.tasks import autoencode_baselines as baselines
+from embtrans.data import populations as data
+from embtrans.tasks import autoencode_scores as evaluation
 from embtrans import losses
 from embtrans import models
-from embtrans.ae3d import findings
-from embtrans.ae3d import objective
+from embtrans.report import ae3d_findings as findings
+from embtrans.tasks import autoencode_objective as objective
 from embtrans.data import sources
 
 
