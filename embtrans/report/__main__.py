@@ -6,7 +6,8 @@
   python -m embtrans.report W --noumap         (grid: skip the UMAP fits)
 
 What W holds decides the report: a sweep of `translate` cells -> the grid
-report; a sweep of `align` cells -> the ablation report; a single run
+report; a sweep of `align` cells -> the ablation report; a sweep of
+`autoencode` cells -> the ae3d report (3-D views, pages); a single run
 (results.json at the top) -> the run report.
 """
 
