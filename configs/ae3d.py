@@ -25,7 +25,8 @@ Args (`:k=v,...`):
             that term, weighted by `lam`; pairs: train=both only)
   lam, lr, steps, seed, seeds, eval (val | test), variant, fit_sample
             (UMAP's fitting sample), tiny (a few hundred texts and steps)
-  stage     select | final, choices (a choices.json): the sweep's cells
+  stage     select | final, choices (a choices.json): the sweep's cells;
+            losses, methods ('+'-separated): the final sweep's subset
 """
 
 import json
@@ -58,7 +59,8 @@ def _arg(arg):
   return config_lib.parse_arg(
       arg, data="e5", train="both", method="ae", loss="recon", lam=1.0,
       lr=3e-3, steps=0, seed=0, seeds=SEEDS, eval="test", variant="small",
-      fit_sample=1000, tiny=False, stage="final", choices="", limit=0)
+      fit_sample=1000, tiny=False, stage="final", choices="", limit=0,
+      losses="+".join(LOSSES), methods="+".join(AE_METHODS + BASELINES))
 
 
 def _loss(a) -> dict:
@@ -127,7 +129,10 @@ def sweep(add, arg=None):
   cell per seed. The lr (3e-3) and steps (400) are fixed, not chosen (the
   CPU budget)."""
   a = _arg(arg)
-  losses = LOSSES if not a.tiny else ("recon", "pairs")
+  losses = [l for l in LOSSES if l in a.losses.split("+")]
+  methods = a.methods.split("+")
+  if a.tiny:
+    losses = [l for l in losses if l in ("recon", "pairs")]
   if a.stage == "select":
     for method in SELECT_METHODS:
       for loss in losses:
@@ -138,7 +143,7 @@ def sweep(add, arg=None):
   if a.stage != "final":
     raise ValueError(f"stage={a.stage!r}; choose select or final.")
   chosen = _choices(a.choices)
-  for method in AE_METHODS:
+  for method in (m for m in AE_METHODS if m in methods):
     for loss in losses:
       pick = chosen.get(loss, {})
       for train in TRAINS:
@@ -146,14 +151,15 @@ def sweep(add, arg=None):
           continue
         add(train=train, method=method, loss=loss,
             lam=pick.get("lam", a.lam) if loss != "recon" else 0.0)
-  for method in BASELINES if not a.tiny else ("pca3",):
+  for method in (m for m in BASELINES if m in methods
+                 and (not a.tiny or m == "pca3")):
     for train in TRAINS:
       for seed in range(a.seeds):
         add(train=train, method=method, seed=seed, seeds=1)
 
 
 def cell_name(factors):
-  """e.g. 'train=a-method=ae-loss=mse-lr=0.001-lam=1', 'train=a-method=pca3-
+  """e.g. 'train=a-method=ae-loss=mse-lam=3', 'train=a-method=pca3-
   seed=0' (the seeds factor, always 1 for a baseline cell, is left out)."""
   def fmt(v):
     return f"{v:g}" if isinstance(v, float) else str(v)
