@@ -77,7 +77,8 @@ def test_report_of_the_sweep(swept, tmp_path):
   assert "| a | recon | ae | 1 |" in text
   for name in files:
     assert (out / name).is_file(), name
-  assert {"ae-recon-a.html", "pca3-none-both.html"} <= set(files)
+  assert {"ae-recon-both.html", "pca3-none-both.html"} <= set(files)
+  assert "ae-recon-a.html" not in files  # pages only for fits on both
 
 
 def test_bad_configs_fail_with_one_line():

@@ -4,6 +4,7 @@
   python -m embtrans.report W --out=docs/results/grid
   python -m embtrans.report W --member='minilm->tfidf_lsa~mlp1_w8'   (grid)
   python -m embtrans.report W --noumap         (grid: skip the UMAP fits)
+  python -m embtrans.report W --nopages        (ae3d: no HTML pages)
 
 What W holds decides the report: a sweep of `translate` cells -> the grid
 report; a sweep of `align` cells -> the ablation report; a sweep of
@@ -24,6 +25,8 @@ _OUT = flags.DEFINE_string("out", None, "Output directory (default "
                            "<workdir>/report).")
 _MEMBER = flags.DEFINE_string("member", None, "Grid: the member shown in the "
                               "UMAP, heatmaps and searches (default: auto).")
+_PAGES = flags.DEFINE_bool("pages", True, "ae3d: write the interactive "
+                           "3-D pages (~5 MB each, plotly.js inlined).")
 _UMAP = flags.DEFINE_bool("umap", True, "Grid: fit UMAP (the first fit in a "
                           "process compiles numba code, ~1 min).")
 
@@ -35,7 +38,8 @@ def main(argv):
   with cli.user_errors("embtrans.report"):
     out, figures = dispatch.write_report(pathlib.Path(argv[1]), _OUT.value,
                                          member=_MEMBER.value,
-                                         umap=_UMAP.value)
+                                         umap=_UMAP.value,
+                                         pages=_PAGES.value)
   print(f"Wrote {out}/README.md and {', '.join(figures)}")
 
 

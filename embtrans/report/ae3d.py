@@ -28,11 +28,13 @@ from embtrans.report import pages
 from embtrans.tasks import autoencode_objective as objective
 
 FIGURES = ("views.png", "distortion.png")
+_TRAIN_LABELS = {"a": "A", "b": "B", "both": "A and B"}
 # The validation score a loss weight is chosen by: the mean of these.
 SELECT_KEYS = ("both/trust@10", "both/spearman")
-# Pages: (train, loss, method) of each interactive view, all at seed 0.
+# Views: (train, loss, method) of each panel of views.png, all at seed 0;
+# those fitted on both also get an interactive page (one per method).
 PAGE_CELLS = (("a", "recon", "ae"), ("both", "recon", "ae"),
-              ("both", "recon+mse", "ae"), ("both", "recon", "pca50_ae"),
+              ("both", "recon", "pca50_ae"),
               ("both", "-", "pca3"), ("both", "-", "umap3"),
               ("both", "-", "pca50_umap3"))
 
@@ -187,10 +189,11 @@ def final_readme(rows: Sequence[Mapping[str, Any]],
            "autoencoder fitted on A only.",
            "- `distortion.png`: trustworthiness@10 on B by training "
            "population, per method (mean and 95 % interval over seeds).",
-           "- Interactive 3-D pages (open in a browser, offline; hover for "
-           "the text, click the legend to hide a population or show the "
-           "pair lines): " + ", ".join(f"[{n}]({n})" for n in page_names)
-           + ".", ""]
+           ("- Interactive 3-D pages (open in a browser, offline; hover for "
+            "the text, click the legend to hide a population or show the "
+            "pair lines): " + ", ".join(f"[{n}]({n})" for n in page_names)
+            + "." if page_names else "- No interactive pages were written "
+            "for this data (`--nopages`: ~5 MB each)."), ""]
   return "\n".join(lines)
 
 
@@ -221,8 +224,10 @@ def _find(cells, rows, train, loss, method):
   return None
 
 
-def _views(cells, rows, out: pathlib.Path) -> tuple[list, list[str]]:
-  """Writes a page per PAGE_CELLS entry; -> (panels for views.png, names)."""
+def _views(cells, rows, out: pathlib.Path, write_pages: bool = True
+           ) -> tuple[list, list[str]]:
+  """Writes a page per PAGE_CELLS entry (each ~5 MB: plotly.js inlined)
+  unless not `write_pages`; -> (panels for views.png, page names)."""
   panels, names, ev = [], [], None
   for train, loss, method in PAGE_CELLS:
     cell = _find(cells, rows, train, loss, method)
@@ -231,23 +236,27 @@ def _views(cells, rows, out: pathlib.Path) -> tuple[list, list[str]]:
     seed = min(r["seed"] for r in rows if r["cell"] == cell["name"])
     if not (cell["dir"] / f"seed_{seed}" / "codes_a.npy").is_file():
       continue
-    ev = ev or _eval_populations(cell)
+    ev = ev or (_eval_populations(cell) if write_pages and train == "both"
+                else None)
     codes_a, codes_b = _codes(cell, seed)
     label = (f"{findings.LABELS[method]}"
              f"{'' if loss in ('-', 'recon') else ' ' + loss}, fitted on "
-             f"{train}")
+             f"{_TRAIN_LABELS[train]}")
     name = f"{method}-{loss.replace('+', '_').replace('-', 'none')}-" \
            f"{train}.html"
+    panels.append((label, codes_a, codes_b))
+    if not write_pages or train != "both":
+      continue
     pops = [pages.Population(ev.names[0], codes_a, list(ev.texts_a)),
             pages.Population(ev.names[1], codes_b, list(ev.texts_b))]
     pages.scatter3d_page(out / name, pops, f"{label} (test split, seed "
                          f"{seed})", pairs=ev.pairs)
-    panels.append((label, codes_a, codes_b))
     names.append(name)
   return panels, names
 
 
-def write_report(workdir: pathlib.Path, out: str | None
+def write_report(workdir: pathlib.Path, out: str | None,
+                 write_pages: bool = True
                  ) -> tuple[pathlib.Path, tuple[str, ...]]:
   """Writes the selection or final report of an autoencode sweep; ->
   (directory, files written besides README.md)."""
@@ -264,7 +273,7 @@ def write_report(workdir: pathlib.Path, out: str | None
     shown = [dict(r, loss=f"{r['loss']} λ={r['lam']:g}") for r in rows]
     (target / "README.md").write_text(selection_readme(shown, chosen, data))
     return target, ("choices.json",)
-  panels, names = _views(cells, rows, target)
+  panels, names = _views(cells, rows, target, write_pages)
   plots.views(target / FIGURES[0], panels, data["populations"])
   plots.distortion(target / FIGURES[1], rows)
   title = f"3-D views of {data['populations'][0]} and {data['populations'][1]}"

@@ -31,7 +31,7 @@ def views(path: pathlib.Path, panels: Sequence[tuple[str, np.ndarray,
                               (b, names[1], pages.COLORS[1])):
       keep = rng.choice(len(pts), min(len(pts), max_points), replace=False)
       p = pts[keep]
-      ax.scatter(p[:, 0], p[:, 1], p[:, 2], s=2, alpha=0.5, c=colour,
+      ax.scatter(p[:, 0], p[:, 1], p[:, 2], s=3, alpha=0.6, c=colour,
                  label=name.split(" (")[0])
     ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=6)

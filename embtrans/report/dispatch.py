@@ -43,5 +43,5 @@ def write_report(workdir: pathlib.Path, out: str | None, **options: Any
     return ablation.write_report(workdir, out), ablation.FIGURES
   if k == "ae3d":
     from embtrans.report import ae3d  # pylint: disable=g-import-not-at-top
-    return ae3d.write_report(workdir, out)
+    return ae3d.write_report(workdir, out, options.get("pages", True))
   raise ValueError(f"No report for sweeps of task {k!r} yet.")

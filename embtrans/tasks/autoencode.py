@@ -359,7 +359,11 @@ def score(config: ml_collections.ConfigDict, data: Data, codes_a: np.ndarray,
 
 def closed_form(config: ml_collections.ConfigDict, data: Data, name: str,
                 prefix: str) -> tuple[dict, dict]:
-  """Fits baseline `name` on the training rows; -> (scores, artifacts)."""
+  """Fits baseline `name` on the training rows; -> (scores, artifacts).
+
+  `prefix` 'test' (what train.py and sweeps.py pass for a closed-form run's
+  own scores) means the evaluated split, `config.data.eval_split`.
+  """
   key = ("fit", name, data.train_on, config.seed,
          config.baseline_fit_sample, id(data.train))
   if key not in data.memo:
