@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from embtrans import sweeps
+from embtrans import bench as bench_lib
 from embtrans import tasks
 from embtrans import train
 from embtrans.data import populations
@@ -165,3 +166,14 @@ def test_readme_sentences_follow_the_numbers():
   assert "distort B?** no" in changed
   assert "0.900 vs 0.800, Δ +0.100" in changed
   assert "≥ 3 per row" in text
+
+
+def test_bench_ae_stops_when_the_loss_stops_falling():
+  from embtrans.bench import ae3d as bench  # pylint: disable=g-import-not-at-top
+  config = helpers.load_config("ae3d", TINY + ",seeds=1,steps=40")
+  x = np.random.default_rng(0).standard_normal((200, 12)).astype(np.float32)
+  quick = bench.time_ae(x, config, chunk=10, tol=10.0, max_steps=40)
+  assert quick["steps"] == 20  # the second chunk's check stops it
+  full = bench.time_ae(x, config, chunk=10, tol=-1.0, max_steps=40)
+  assert full["steps"] == 40 and np.isfinite(full["loss"])
+  assert "ae3d" in bench_lib.known_benchmarks()
