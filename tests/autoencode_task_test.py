@@ -177,3 +177,11 @@ def test_bench_ae_stops_when_the_loss_stops_falling():
   full = bench.time_ae(x, config, chunk=10, tol=-1.0, max_steps=40)
   assert full["steps"] == 40 and np.isfinite(full["loss"])
   assert "ae3d" in bench_lib.known_benchmarks()
+
+
+def test_readme_says_n_a_for_a_missing_cell():
+  rows = [r for r in _final_rows(0.6) if r["method"] != "pca3"]
+  text = "\n".join(report.findings.answers(rows))
+  assert "Does PCA(50) → AE help (fitted on both)?** Against the " \
+         "autoencoder on the raw vectors, trustworthiness@10 on A ∪ B: n/a" \
+         in text

@@ -150,9 +150,12 @@ def _setup(cells: Sequence[Mapping[str, Any]], runs: Sequence[Mapping]
         (", ".join(f"`{n}` λ = {l:g}" for n, l in lams) or "none") + ".")
   base = [c for c in cells if c["config"]["model"]["name"] != "autoencoder"]
   if base:
-    lines.append(f"- PCA / UMAP: fitted on the training rows; UMAP on a "
-                 f"seeded sample of {base[0]['config']['baseline_fit_sample']}"
-                 " of them (n_neighbors 15, min_dist 0.1), one cell per "
+    n = base[0]["config"]["baseline_fit_sample"]
+    lines.append("- PCA / UMAP: fitted on " + (
+        f"a seeded sample of {n} of the training rows (a new sample per "
+        "seed, so PCA varies over seeds too)" if n else "the training rows")
+                 + "; UMAP with n_neighbors 15, min_dist 0.1, cosine on "
+                 "the raw vectors, euclidean after PCA(50); one cell per "
                  "seed.")
   if runs:
     secs = sum(r.get("seconds", 0) for r in runs)
