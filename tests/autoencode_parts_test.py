@@ -173,7 +173,7 @@ def test_findings_sentences_follow_the_numbers():
          "only, Spearman ρ on A ∪ B is higher: 0.800 vs 0.550" in text
   assert "trustworthiness@10 on A ∪ B: UMAP(3) leads PCA(3)" in text
   assert "`recon+rank` loss help (fitted on a)?** Against reconstruction " \
-         "only, Spearman ρ on B is not resolved" in text
+         "only, Spearman ρ on B: n/a (a cell is missing)" in text
   assert "trustworthiness@10 on B is higher: 0.780 vs 0.700" in text
   assert "continuity@10 on A ∪ B: PCA(3) and UMAP(3) are not resolved" in text
   assert "1.50 in the original space" in text
