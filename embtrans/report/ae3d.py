@@ -158,11 +158,13 @@ def _setup(cells: Sequence[Mapping[str, Any]], runs: Sequence[Mapping]
                  "the raw vectors, euclidean after PCA(50); one cell per "
                  "seed.")
   if runs:
-    secs = sum(r.get("seconds", 0) for r in runs)
+    secs = [r.get("seconds", 0) for r in runs]
     loads = [r[k] for r in runs for k in ("load_avg_start", "load_avg_end")
              if k in r]
-    lines.append(f"- Compute: {len(runs)} sweep invocation(s), "
-                 f"{secs / 60:.0f} min wall in all on {runs[0].get('cpus')} "
+    lines.append(f"- Compute: {len(runs)} sweep invocation(s) (several may "
+                 f"run side by side on disjoint cells), the longest "
+                 f"{max(secs) / 60:.0f} min wall, {sum(secs) / 60:.0f} min "
+                 f"summed, on {runs[0].get('cpus')} "
                  f"CPU cores, 1-min load average {min(loads):.1f}–"
                  f"{max(loads):.1f} (shared machine).")
   return lines
