@@ -4,9 +4,11 @@
   python -m embtrans.report W --out=docs/results/grid
   python -m embtrans.report W --member='minilm->tfidf_lsa~mlp1_w8'   (grid)
   python -m embtrans.report W --noumap         (grid: skip the UMAP fits)
+  python -m embtrans.report W --nopages        (ae3d: no HTML pages)
 
 What W holds decides the report: a sweep of `translate` cells -> the grid
-report; a sweep of `align` cells -> the ablation report; a single run
+report; a sweep of `align` cells -> the ablation report; a sweep of
+`autoencode` cells -> the ae3d report (3-D views, pages); a single run
 (results.json at the top) -> the run report.
 """
 
@@ -21,6 +23,8 @@ _OUT = flags.DEFINE_string("out", None, "Output directory (default "
                            "<workdir>/report).")
 _MEMBER = flags.DEFINE_string("member", None, "Grid: the member shown in the "
                               "UMAP, heatmaps and searches (default: auto).")
+_PAGES = flags.DEFINE_bool("pages", True, "ae3d: write the interactive "
+                           "3-D pages (~5 MB each, plotly.js inlined).")
 _UMAP = flags.DEFINE_bool("umap", True, "Grid: fit UMAP (the first fit in a "
                           "process compiles numba code, ~1 min).")
 
@@ -39,7 +43,8 @@ def main(argv):
   # Imported once the flags are parsed: a bad argument fails in a second.
   from embtrans.report import dispatch  # pylint: disable=g-import-not-at-top
   out, figures = dispatch.write_report(workdir, _OUT.value,
-                                       member=_MEMBER.value, umap=_UMAP.value)
+                                       member=_MEMBER.value, umap=_UMAP.value,
+                                       pages=_PAGES.value)
   print(f"Wrote {out}/README.md and {', '.join(figures)}")
 
 

@@ -9,7 +9,8 @@ from embtrans.report import io
 
 
 def kind(workdir: pathlib.Path) -> str:
-  """'run' | 'grid' | 'ablation', or a FileNotFoundError saying why not."""
+  """'run' | 'grid' | 'ablation' | 'ae3d', or a FileNotFoundError saying
+  why not."""
   if not workdir.is_dir():
     raise FileNotFoundError(f"{workdir} is not a directory.")
   if (workdir / "results.json").is_file() and (workdir / "config.json"
@@ -22,7 +23,8 @@ def kind(workdir: pathlib.Path) -> str:
         " sweep cells (cells/*/results.json): run python -m embtrans.main or"
         " python -m embtrans.sweep with --workdir there first.")
   task = io.read_json(cells[0] / "cell.json").get("task")
-  return {"translate": "grid", "align": "ablation"}.get(task, task or "?")
+  return {"translate": "grid", "align": "ablation",
+          "autoencode": "ae3d"}.get(task, task or "?")
 
 
 def write_report(workdir: pathlib.Path, out: str | None, **options: Any
@@ -39,4 +41,7 @@ def write_report(workdir: pathlib.Path, out: str | None, **options: Any
   if k == "ablation":
     from embtrans.report import ablation  # pylint: disable=g-import-not-at-top
     return ablation.write_report(workdir, out), ablation.FIGURES
+  if k == "ae3d":
+    from embtrans.report import ae3d  # pylint: disable=g-import-not-at-top
+    return ae3d.write_report(workdir, out, options.get("pages", True))
   raise ValueError(f"No report for sweeps of task {k!r} yet.")

@@ -24,6 +24,7 @@ from types import ModuleType
 import ml_collections
 
 TASKS = {"translate": "embtrans.tasks.translate",
+         "autoencode": "embtrans.tasks.autoencode",
          "align": "embtrans.tasks.align"}
 
 

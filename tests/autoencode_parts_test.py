@@ -1,4 +1,5 @@
-"""ae3d: baselines, the population loader, the evaluation of a projection."""
+"""The autoencode task's parts: baselines, the population loader, the
+evaluation of a projection, the findings, the objective."""
 
 import collections
 
@@ -10,13 +11,13 @@ import scipy.stats
 from sklearn import decomposition
 from sklearn import manifold
 
-from embtrans.ae3d import baselines
-from embtrans.ae3d import data
-from embtrans.ae3d import evaluation
+from embtrans.tasks import autoencode_baselines as baselines
+from embtrans.data import populations as data
+from embtrans.tasks import autoencode_scores as evaluation
 from embtrans import losses
 from embtrans import models
-from embtrans.ae3d import findings
-from embtrans.ae3d import objective
+from embtrans.report import ae3d_findings as findings
+from embtrans.tasks import autoencode_objective as objective
 from embtrans.data import sources
 
 
@@ -172,7 +173,7 @@ def test_findings_sentences_follow_the_numbers():
          "only, Spearman ρ on A ∪ B is higher: 0.800 vs 0.550" in text
   assert "trustworthiness@10 on A ∪ B: UMAP(3) leads PCA(3)" in text
   assert "`recon+rank` loss help (fitted on a)?** Against reconstruction " \
-         "only, Spearman ρ on B is not resolved" in text
+         "only, Spearman ρ on B: n/a (a cell is missing)" in text
   assert "trustworthiness@10 on B is higher: 0.780 vs 0.700" in text
   assert "continuity@10 on A ∪ B: PCA(3) and UMAP(3) are not resolved" in text
   assert "1.50 in the original space" in text

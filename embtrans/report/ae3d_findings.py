@@ -111,6 +111,13 @@ def _fmt(c: Comparison) -> str:
           f"{c.n_x} vs {c.n_y} seeds")
 
 
+def _part(key: str, c: Comparison) -> str:
+  """'<metric> is <verdict>: <numbers>', or '<metric>: n/a (...)'."""
+  if math.isnan(c.mean_x) or math.isnan(c.mean_y):
+    return f"{_label(key)}: {_fmt(c)}"
+  return f"{_label(key)} is {c.verdict}: {_fmt(c)}"
+
+
 def _label(key: str) -> str:
   scope, _, metric = key.partition("/")
   name = METRIC_LABELS.get(metric, METRIC_LABELS.get(key, key))
@@ -168,7 +175,7 @@ def loss_terms(rows: Sequence[Row], train: str = "both",
     for key in keys:
       c = _cmp(rows, key, dict(method=AE, train=train, loss=loss),
                dict(method=AE, train=train, loss="recon"))
-      parts.append(f"{_label(key)} is {c.verdict}: {_fmt(c)}")
+      parts.append(_part(key, c))
     out.append(f"- **Does the `{loss}` loss help (fitted on {train})?** "
                f"Against reconstruction only, " + "; ".join(parts) + ".")
   return out
@@ -181,7 +188,7 @@ def pca_first(rows: Sequence[Row], train: str = "both",
   parts = []
   for key in keys:
     c = _cmp(rows, key, _cell(PCA_AE, train=train), _cell(AE, train=train))
-    parts.append(f"{_label(key)} is {c.verdict}: {_fmt(c)}")
+    parts.append(_part(key, c))
   return (f"- **Does PCA(50) → AE help (fitted on {train})?** Against the "
           "autoencoder on the raw vectors, " + "; ".join(parts) + ".")
 
