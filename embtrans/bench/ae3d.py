@@ -23,7 +23,6 @@ import time
 
 import jax
 import numpy as np
-from absl import app
 from absl import flags
 
 from embtrans import sharding
@@ -35,13 +34,20 @@ from embtrans.engine import members as members_lib
 from embtrans.engine import program as program_lib
 from embtrans.tasks import autoencode_baselines as baselines_lib
 
-_POINTS = flags.DEFINE_integer("points", 10_000, "Points to fit on.")
-_CHUNK = flags.DEFINE_integer("chunk", 50, "AE steps between checks.")
+FLAGS = flags.FlagValues()  # This benchmark's own flags.
+_POINTS = flags.DEFINE_integer("points", 10_000, "Points to fit on.",
+                               flag_values=FLAGS)
+_CHUNK = flags.DEFINE_integer("chunk", 50, "AE steps between checks.",
+                              flag_values=FLAGS)
 _TOL = flags.DEFINE_float("tol", 0.01, "Converged when a chunk's mean loss "
-                          "is less than this fraction below the previous.")
-_MAX_STEPS = flags.DEFINE_integer("max_steps", 3000, "AE step cap.")
-_CONFIG = flags.DEFINE_string("config", "configs/ae3d.py", "The ae3d config.")
-_ENCODER = flags.DEFINE_string("encoder", "e5_small", "Encoder of the points.")
+                          "is less than this fraction below the previous.",
+                          flag_values=FLAGS)
+_MAX_STEPS = flags.DEFINE_integer("max_steps", 3000, "AE step cap.",
+                                  flag_values=FLAGS)
+_CONFIG = flags.DEFINE_string("config", "configs/ae3d.py", "The ae3d config.",
+                              flag_values=FLAGS)
+_ENCODER = flags.DEFINE_string("encoder", "e5_small", "Encoder of the points.",
+                               flag_values=FLAGS)
 
 
 def points(n: int, encoder: str, seed: int = 0) -> np.ndarray:
@@ -123,6 +129,3 @@ def main(argv):
         f"the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
   return 0
 
-
-if __name__ == "__main__":
-  app.run(main)
