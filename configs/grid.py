@@ -14,6 +14,8 @@
                                                      one seed, the small archs
   --config=configs/grid.py:steps_scale=4             4x every step budget
   --config=configs/grid.py:seeds=5                   5 seeds per cell
+  --config=configs/grid.py:val_percent=0             no validation carve (the
+                                                     report then refuses)
 
 Members: for each ordered pair (source, target) of distinct spaces, one
 translator per arch and seed (`seeds` of them, stacked as members of one
@@ -100,7 +102,8 @@ def _names(arg) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _arg(arg):
   return config_lib.parse_arg(
       arg, source="", target="", arch="linear", spaces=DEFAULT_SPACES,
-      archs="", seed=0, seeds=0, steps_scale=1.0, tiny=False)
+      archs="", seed=0, seeds=0, steps_scale=1.0, tiny=False,
+      val_percent=VAL_PERCENT)
 
 
 def sweep(add, arg=None):
@@ -161,7 +164,7 @@ def get_config(arg=None):
   c.optimizer.learning_rate = spec["learning_rate"]
   c.optimizer.warmup_steps = spec["warmup_steps"]
   c.data.label_column = "package"
-  c.data.val_percent = VAL_PERCENT
+  c.data.val_percent = arg.val_percent
   if arg.seeds < 0:
     raise ValueError(f"seeds={arg.seeds} must be >= 1 (0: the default).")
   c.num_seeds = arg.seeds or (1 if arg.tiny else DEFAULT_SEEDS)

@@ -172,7 +172,7 @@ def index(rows: Iterable[Row]) -> dict[tuple[str, str], dict[str, Row]]:
   return out
 
 
-def _fmt(x: float, spec: str) -> str:
+def fmt_value(x: float, spec: str) -> str:
   return "—" if math.isnan(x) else format(x, spec)
 
 
@@ -215,16 +215,16 @@ def pivot(rows: Sequence[Row], key: str, spec: str, best: str | None = None,
     target = (min(finite) if best == "min" else max(finite)) if (
         best and finite) else None
     any_row = next(iter(cells.values()))
-    best_text = None if target is None else _fmt(target, spec)
-    shown = [_fmt(v, spec) for v in vals]
+    best_text = None if target is None else fmt_value(target, spec)
+    shown = [fmt_value(v, spec) for v in vals]
     if ci:
       shown = [fmt_interval(v, interval(cells.get(a), key)[1] * scale, spec)
                for v, a in zip(vals, archs)]
     line = [pair_label(any_row)] + [  # Ties at the shown precision: all bold.
-        f"**{text}**" if _fmt(v, spec) == best_text else text
+        f"**{text}**" if fmt_value(v, spec) == best_text else text
         for v, text in zip(vals, shown)]
     if extra:
-      line.append(_fmt(mean(value(r, extra[1]) for r in cells.values()),
+      line.append(fmt_value(mean(value(r, extra[1]) for r in cells.values()),
                        spec))
     body.append(line)
   header = ["source → target"] + [ARCH_LABELS.get(a, a) for a in archs]
