@@ -139,7 +139,7 @@ def test_the_member_is_chosen_on_val_even_when_test_disagrees():
   assert "| a → b | linear | 0.910 ± 0.025 | 0.503 ± 0.014 |" in table
   assert "| 1L 1× |" in table  # the arch test would have picked
   summary = findings.choice_summary(rows)[0]
-  assert "on 0/1 pairs" in summary and "0.200 below" in summary
+  assert "on 0/1 pairs" in summary and "0.2000 below" in summary
   # Swap the validation scores: the choice and the sentence follow.
   rows = _fix(_pair_rows([0.80, 0.80, 0.81], [0.50, 0.50, 0.51],
                          [0.9, 0.91, 0.92], [0.70, 0.71, 0.70]))

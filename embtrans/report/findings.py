@@ -133,8 +133,8 @@ def choice_summary(rows: Sequence[tables.Row]) -> list[str]:
           f"test Recall@1 on {len(same)}/{len(picks)} pairs")
   if gaps:
     line += (f"; on the other {len(gaps)} the chosen member's test Recall@1"
-             f" is {max(gaps):.3f} below the test-best arch at most (mean "
-             f"{tables.mean(gaps):.3f})")
+             f" is {max(gaps):.4f} below the test-best arch at most (mean "
+             f"{tables.mean(gaps):.4f})")
   return [line + "."]
 
 
@@ -224,7 +224,7 @@ def direction(rows: Sequence[tables.Row]) -> list[str]:
     out.append(
         f"- {easy} is easier than {hard} by validation R² "
         f"({tables.value(e_row, DIRECTION_KEY):.3f} vs "
-        f"{tables.value(h_row, DIRECTION_KEY):.3f}; members chosen on val: "
+        f"{tables.value(h_row, DIRECTION_KEY):.3f}; members chosen on val R²: "
         f"{_label(e_row['arch'])}, {_label(h_row['arch'])}). Test R² "
         f"{_ci(e_row, 'test/r2')} vs {_ci(h_row, 'test/r2')}: "
         + ("the same order" if same else "the other order")

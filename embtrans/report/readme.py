@@ -37,11 +37,16 @@ def _timing(x: Inputs) -> str:
     where += (f" of a {x.runs[-1].get('cpus', '?')}-CPU machine shared with "
               f"other jobs (1-min load average {min(loads):.1f}–"
               f"{max(loads):.1f} at start/end)")
-  return (f"**Grid wall time: {_minutes(seconds)}** for {len(x.runs)} "
+  text = (f"**Grid wall time: {_minutes(seconds)}** for {len(x.runs)} "
           f"invocation(s) of the sweep command on {where}; the programs and "
           f"closed-form fits themselves took {_minutes(program)} "
           "(training, compiles, scoring), loading the (cached) embedding "
           f"datasets {sum(r.get('data_seconds', 0) for r in x.runs):.0f} s.")
+  cpus = x.runs[-1].get("cpus")
+  if loads and cpus and max(loads) > cpus:
+    text += (f" The load average was above the {cpus} CPUs, so these times "
+             "measure the contention as much as the grid.")
+  return text
 
 
 def _split_text(x: Inputs) -> str:
