@@ -126,7 +126,9 @@ def load_data(config: ml_collections.ConfigDict, memo: dict | None = None
           "target_dim": tgt.dim, "source_path": str(src.path),
           "target_path": str(tgt.path), "num_train": len(paired.train),
           "num_test": len(paired.test), "dropped_source_only":
-              paired.dropped_a, "dropped_target_only": paired.dropped_b}
+              paired.dropped_a, "dropped_target_only": paired.dropped_b,
+          # Test rows whose exact text is a train row's (None: no texts).
+          "test_texts_in_train": paired.test_texts_in_train}
   if paired.val is not None:  # num_train counts the rows fitted on.
     info.update(num_val=len(paired.val), val_percent=key[-1],
                 val_method=pairing.VAL_METHOD)
