@@ -129,12 +129,12 @@ def load_data(config: ml_collections.ConfigDict, memo: dict | None = None
               paired.dropped_a, "dropped_target_only": paired.dropped_b,
           # Test rows whose exact text is a train row's (None: no texts).
           "test_texts_in_train": paired.test_texts_in_train}
-  if paired.val is not None:  # num_train counts the rows fitted on.
-    info.update(num_val=len(paired.val), val_percent=key[-1],
-                val_method=pairing.VAL_METHOD)
   if config.batch_size > len(paired.train) and not is_closed_form(config):
     raise ValueError(f"config.batch_size={config.batch_size} is larger than "
                      f"the {len(paired.train)} training pairs; lower it.")
+  if paired.val is not None:  # num_train counts the rows fitted on.
+    info.update(num_val=len(paired.val), val_percent=key[-1],
+                val_method=pairing.VAL_METHOD)
   return Data(paired, info, memo)
 
 
