@@ -8,21 +8,33 @@
   --config=configs/grid.py:spaces=minilm+tfidf_lsa   a subset of the spaces
   --config=configs/grid.py:spaces=/data/a+/data/b    embedding-dataset dirs
   --config=configs/grid.py:archs=linear+mlp1_w8      a subset of the archs
+  --config=configs/grid.py:archs=all                 every arch of ARCHS (the
+                                                     wide ones need a GPU)
   --config=configs/grid.py:tiny=True                 400 texts, 20 steps,
-                                                     the small archs
+                                                     one seed, the small archs
   --config=configs/grid.py:steps_scale=4             4x every step budget
+  --config=configs/grid.py:seeds=5                   5 seeds per cell
+  --config=configs/grid.py:val_percent=0             no validation carve (the
+                                                     report then refuses)
 
 Members: for each ordered pair (source, target) of distinct spaces, one
-translator per entry of ARCHS, trained with MSE on the 80% train split; plus
-one closed-form row per pair and `config.baselines` entry, fitted on the same
-split. Cells whose shapes agree (arch, source dim, target dim) train
-together in one compiled program (`embtrans.sweep`); any cell runs alone
-through `embtrans.main` with the same numbers.
+translator per arch and seed (`seeds` of them, stacked as members of one
+program), trained with MSE on the train split less a validation carve
+(`VAL_PERCENT` % of the train ids, by a salted hash of the id); plus one
+closed-form cell per pair and CLOSED_FORM entry, fitted on the same rows.
+Every member is scored on the validation carve (`val/...`, where the report
+makes its choices) and on the 20% test split (`test/...`, final numbers).
+Cells whose shapes agree (arch, source dim, target dim) train together in
+one compiled program (`embtrans.sweep`); any cell runs alone through
+`embtrans.main` with the same numbers.
 
-Step budgets are per arch (`ARCHS`). They are set so that the default grid
-(3 spaces, 42 trained members) runs in under 10 minutes on a 2-core CPU;
-the wide members get fewer steps there, and `steps_scale` raises every
-budget on faster hardware. The report states the steps each member got.
+Every arch gets the same step budget and batch (`STEPS`, `BATCH`), so archs
+are compared at equal epochs; learning rate and warmup are fixed per arch in
+ARCHS (not tuned). The default (4 spaces, 12 directed pairs, 4 archs, 3
+seeds: 144 trained members) is sized for about 20 minutes on a 2-core CPU:
+the wide archs (1L 32x, 2L 8x, 2L 32x: 9-160M parameters) are left out of
+it (`archs=all` adds them) and `steps_scale` raises every budget on faster
+hardware. The report states what ran and what was cut.
 """
 
 import itertools
@@ -34,36 +46,40 @@ import ml_collections
 
 from embtrans import config_lib
 
-# name -> model, training steps, batch size, peak learning rate, warmup.
+# Every arch: this many steps at this batch (x steps_scale), so ~6.6 epochs
+# of the 5,858 pydocs train-fit pairs.
+STEPS, BATCH = 150, 256
+WARMUP_FRACTION = 0.05
+
+# name -> model and peak learning rate (fixed, not tuned on any split).
 # hidden width = hidden_mult x the source dim.
 ARCHS = {
-    "linear": dict(model=dict(name="linear"), steps=400, batch_size=256,
-                   learning_rate=1e-2, warmup_steps=20),
+    "linear": dict(model=dict(name="linear"), learning_rate=1e-2),
     "mlp1_w1": dict(model=dict(name="mlp", layers=1, hidden_mult=1),
-                    steps=400, batch_size=256, learning_rate=1e-2,
-                    warmup_steps=20),
+                    learning_rate=1e-2),
     "mlp1_w8": dict(model=dict(name="mlp", layers=1, hidden_mult=8),
-                    steps=150, batch_size=256, learning_rate=3e-3,
-                    warmup_steps=10),
+                    learning_rate=3e-3),
     "mlp1_w32": dict(model=dict(name="mlp", layers=1, hidden_mult=32),
-                     steps=50, batch_size=256, learning_rate=1e-3,
-                     warmup_steps=5),
+                     learning_rate=1e-3),
     "mlp2_w1": dict(model=dict(name="mlp", layers=2, hidden_mult=1),
-                    steps=400, batch_size=256, learning_rate=5e-3,
-                    warmup_steps=40),
+                    learning_rate=5e-3),
     "mlp2_w8": dict(model=dict(name="mlp", layers=2, hidden_mult=8),
-                    steps=60, batch_size=256, learning_rate=1e-3,
-                    warmup_steps=6),
+                    learning_rate=1e-3),
     "mlp2_w32": dict(model=dict(name="mlp", layers=2, hidden_mult=32),
-                     steps=10, batch_size=64, learning_rate=3e-4,
-                     warmup_steps=2),
+                     learning_rate=3e-4),
 }
 
-# tiny=True on 384-d data: the archs that stay small (unless archs= is given).
-TINY_ARCHS = ("linear", "mlp1_w1", "mlp1_w8", "mlp2_w1")
+# The default archs (and tiny=True's): width 1x -> 8x at one hidden layer,
+# depth 1 -> 2 at width 1x. The rest of ARCHS costs 3-50x more per step.
+DEFAULT_ARCHS = ("linear", "mlp1_w1", "mlp1_w8", "mlp2_w1")
 
-# The offline default: three spaces of the same stdlib docstrings.
-DEFAULT_SPACES = "minilm+minilm_static+tfidf_lsa"
+# The offline default: four spaces of the same stdlib docstrings, two of
+# them real neural encoders (MiniLM, E5 in passage mode).
+DEFAULT_SPACES = "minilm+e5_small+minilm_static+tfidf_lsa"
+
+# Share of the train ids carved out as the validation split.
+VAL_PERCENT = 10
+DEFAULT_SEEDS = 3
 
 
 CLOSED_FORM = ("lstsq", "procrustes")
@@ -71,8 +87,9 @@ CLOSED_FORM = ("lstsq", "procrustes")
 
 def _names(arg) -> tuple[tuple[str, ...], tuple[str, ...]]:
   spaces = tuple(s for s in arg.spaces.split("+") if s)
-  archs = tuple(a for a in arg.archs.split("+") if a) or (
-      TINY_ARCHS if arg.tiny else tuple(ARCHS))
+  archs = tuple(a for a in arg.archs.split("+") if a) or DEFAULT_ARCHS
+  if archs == ("all",):
+    archs = tuple(ARCHS)
   unknown = [a for a in archs if a not in ARCHS]
   if unknown:
     raise ValueError(f"Unknown archs {unknown}; known: {sorted(ARCHS)}.")
@@ -85,7 +102,8 @@ def _names(arg) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _arg(arg):
   return config_lib.parse_arg(
       arg, source="", target="", arch="linear", spaces=DEFAULT_SPACES,
-      archs="", seed=0, steps_scale=1.0, tiny=False)
+      archs="", seed=0, seeds=0, steps_scale=1.0, tiny=False,
+      val_percent=VAL_PERCENT)
 
 
 def sweep(add, arg=None):
@@ -106,13 +124,14 @@ def cell_name(factors) -> str:
 
 
 def _arch_config(name: str, steps_scale: float, tiny: bool) -> dict:
-  spec = dict(ARCHS[name])
+  spec = dict(ARCHS[name], steps=STEPS, batch_size=BATCH)
   spec["model"] = dict(spec["model"])
   if spec["model"]["name"] == "mlp":
     spec["model"].setdefault("activation", "gelu")
   if tiny:  # Small enough for a unit test: tens of steps on 400 texts.
-    spec.update(steps=20, batch_size=32, warmup_steps=5)
+    spec.update(steps=20, batch_size=32)
   spec["steps"] = max(1, round(spec["steps"] * steps_scale))
+  spec["warmup_steps"] = max(1, round(WARMUP_FRACTION * spec["steps"]))
   return spec
 
 
@@ -145,10 +164,21 @@ def get_config(arg=None):
   c.optimizer.learning_rate = spec["learning_rate"]
   c.optimizer.warmup_steps = spec["warmup_steps"]
   c.data.label_column = "package"
+  c.data.val_percent = arg.val_percent
+  if arg.seeds < 0:
+    raise ValueError(f"seeds={arg.seeds} must be >= 1 (0: the default).")
+  c.num_seeds = arg.seeds or (1 if arg.tiny else DEFAULT_SEEDS)
   c.baselines = ()  # Closed-form fits are cells of their own.
+  # CKNNA and SVCCA of the raw spaces (source vs target) do not depend on
+  # the translator, and each costs about as much as the translated one, so
+  # trained cells score only translated vs target; a pair's closed-form
+  # cells also score source vs target (the report reads it from them) and
+  # source vs translated.
+  pairs = (("translated", "source", "source_translated")
+           if arg.arch in CLOSED_FORM else ("translated",))
   c.evals = dict(cka=dict(type="cka"), knn=dict(type="knn", k=10),
-                 platonic=dict(type="cknna", k=10),
-                 svcca=dict(type="svcca", cca_dim=10))
+                 platonic=dict(type="cknna", k=10, pairs=pairs),
+                 svcca=dict(type="svcca", cca_dim=10, pairs=pairs))
   c.overlap_k = 10
   c.log_every = 10  # Steps per compiled chunk; losses are fetched per chunk.
   c.checkpoint_every = 200

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from embtrans import sweeps
+from embtrans.report import findings
 from embtrans.report import grid
 from embtrans.report import searches
 from embtrans.report import tables
@@ -43,7 +44,8 @@ def test_report_command_writes_every_file(swept, tmp_path):
   for column in ("source", "target", "arch", "layers", "width", "params",
                  "steps", "train_seconds", "test/mse", "test/recall@1",
                  "test/cka/linear_cka", "test/knn/mutual_knn@10",
-                 "test/retrieval_overlap@10"):
+                 "test/retrieval_overlap@10", "val/recall@1", "val/r2",
+                 "test/platonic/cknna@10", "test/svcca/svcca@8"):
     assert column in rows[0], column
   by_member = {r["member"]: r for r in rows}
   for key in members:
@@ -53,8 +55,11 @@ def test_report_command_writes_every_file(swept, tmp_path):
   readme = (out / "README.md").read_text()
   for text in ("Grid wall time", "## Answers", "Test MSE", "Recall@1",
                "mutual-kNN@10", "CKA", "Retrieval overlap@10",
-               "## Example searches", "**Search 3.**", "(umap.png)"):
+               "## Example searches", "**Search 3.**", "(umap.png)",
+               "### CKNNA@10", "### SVCCA@8", "validation split",
+               "chosen on val"):
     assert text in readme, text
+  assert "/tmp" not in readme and str(swept) not in readme
 
 
 def test_example_searches_match_a_numpy_reference():
@@ -83,3 +88,102 @@ def test_pivot_marks_the_best_cell_and_keeps_missing_cells():
   table = tables.pivot(rows, "test/mse", ".1f", best="min")
   assert "| a → b | 2.0 | **1.0** |" in table
   assert "| b → a | **3.0** | — |" in table
+
+
+def _row(source, target, arch, kind="trained", steps=150, lr=1e-2, **scores):
+  """A grid row; scores: key (with '/' written as '__') -> seed values."""
+  row = dict(source=source, target=target, arch=arch, kind=kind,
+             steps=steps, batch_size=256, num_train=1000,
+             learning_rate=lr, key=f"{source}->{target}~{arch}")
+  for key, values in scores.items():
+    key = key.replace("__", "/")
+    row[key] = float(np.mean(values))
+    if kind == "trained":
+      row.update({f"seed_{s}/{key}": v for s, v in enumerate(values)})
+  return row
+
+
+def _pair_rows(val_linear, test_linear, val_mlp, test_mlp):
+  return [
+      _row("a", "b", "linear", val__recall_at_1=val_linear,
+           test__recall_at_1=test_linear),
+      _row("a", "b", "mlp1_w1", val__recall_at_1=val_mlp,
+           test__recall_at_1=test_mlp)]
+
+
+def _fix(rows):
+  for r in rows:  # '@' cannot be in a keyword argument.
+    for k in list(r):
+      if "_at_" in k:
+        r[k.replace("_at_", "@")] = r.pop(k)
+  return rows
+
+
+def test_t_interval_matches_the_closed_form():
+  # n = 3, mean 2, s = 1: half-width t(0.975, 2) / sqrt(3), t = 4.302653.
+  m, hw = tables.t_interval([1.0, 2.0, 3.0])
+  assert m == pytest.approx(2.0)
+  assert hw == pytest.approx(4.302652729911275 / np.sqrt(3), rel=1e-9)
+  assert np.isnan(tables.t_interval([1.0])[1])
+  row = _fix([_row("a", "b", "linear", test__recall_at_1=[0.5, 0.6, 0.7])])[0]
+  assert tables.interval(row, "test/recall@1") == pytest.approx(
+      (0.6, 0.1 * 4.302652729911275 / np.sqrt(3)))
+
+
+def test_the_member_is_chosen_on_val_even_when_test_disagrees():
+  # Validation prefers linear, test prefers the MLP: the choice is linear.
+  rows = _fix(_pair_rows([0.9, 0.91, 0.92], [0.50, 0.50, 0.51],
+                         [0.80, 0.80, 0.81], [0.70, 0.71, 0.70]))
+  assert findings.chosen(rows) == {("a", "b"): "linear"}
+  table = findings.chosen_table(rows)
+  assert "| a → b | linear | 0.910 ± 0.025 | 0.503 ± 0.014 |" in table
+  assert "| 1L 1× |" in table  # the arch test would have picked
+  summary = findings.choice_summary(rows)[0]
+  assert "on 0/1 pairs" in summary and "0.2000 below" in summary
+  # Swap the validation scores: the choice and the sentence follow.
+  rows = _fix(_pair_rows([0.80, 0.80, 0.81], [0.50, 0.50, 0.51],
+                         [0.9, 0.91, 0.92], [0.70, 0.71, 0.70]))
+  assert findings.chosen(rows) == {("a", "b"): "mlp1_w1"}
+  assert "on 1/1 pairs." in findings.choice_summary(rows)[0]
+
+
+def _directions(val_ab, test_ab, val_ba, test_ba):
+  return [_row(s, t, "linear", val__r2=v, test__r2=te,
+               val__recall_at_1=[0.5] * 3, test__recall_at_1=[0.5] * 3)
+          for s, t, v, te in (("a", "b", val_ab, test_ab),
+                              ("b", "a", val_ba, test_ba))]
+
+
+def test_the_easier_direction_is_decided_on_val():
+  rows = _fix(_directions([0.60, 0.61, 0.62], [0.40, 0.41, 0.40],
+                          [0.50, 0.50, 0.51], [0.55, 0.56, 0.55]))
+  lines = findings.direction(rows)
+  assert "agree on the direction with the higher R² for 0/1" in lines[0]
+  assert lines[1].startswith("- a → b is easier than b → a by validation R²"
+                             " (0.610 vs 0.503")
+  assert "the other order, intervals apart" in lines[1]
+  rows = _fix(_directions([0.40, 0.41, 0.42], [0.40, 0.41, 0.40],
+                          [0.50, 0.50, 0.51], [0.55, 0.56, 0.55]))
+  lines = findings.direction(rows)
+  assert "for 1/1" in lines[0]
+  assert lines[1].startswith("- b → a is easier than a → b")
+  assert "the same order, intervals apart" in lines[1]
+
+
+def test_arch_comparisons_follow_the_numbers_and_budgets():
+  def rows(mlp_r2, steps=150):
+    return _fix([
+        _row("a", "b", "mlp1_w1", test__r2=[0.30, 0.31, 0.32],
+             test__recall_at_1=[0.5] * 3),
+        _row("a", "b", "mlp1_w8", steps=steps, lr=3e-3, test__r2=mlp_r2,
+             test__recall_at_1=[0.5] * 3)])
+  line = findings.width(rows([0.35, 0.36, 0.37]))[0]
+  assert "equal budgets (150 steps at batch 256, 38.4 epochs each)" in line
+  assert "peak lr 0.01 vs 0.003" in line
+  assert "test R² +0.0500 (higher on 1, lower on 0, interval across 0 on 0)" \
+      in line
+  line = findings.width(rows([0.20, 0.21, 0.22]))[0]
+  assert "test R² -0.1000 (higher on 0, lower on 1," in line
+  line = findings.width(rows([0.20, 0.40, 0.30], steps=50))[0]
+  assert "unequal budgets (38.4 vs 12.8 epochs" in line
+  assert "interval across 0 on 1" in line

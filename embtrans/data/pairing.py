@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 from absl import logging
@@ -36,11 +37,14 @@ class Paired:
   """Two datasets paired by id.
 
   Attributes:
-    train, test: the paired splits.
+    train, test: the paired splits (train: the rows a translator is fitted
+      on; after `carve_validation`, the train rows left after the carve).
     dropped_a, dropped_b: ids only A (B) has, left out.
     test_texts_in_train: test rows whose text is also the text of a train
       row (under another id: an id has one split); None when neither dataset
       stores texts.
+    val: the validation rows carved from the dataset's train split by
+      `carve_validation` (None before): for choices, never fitted on.
   """
 
   train: PairedSplit
@@ -48,10 +52,55 @@ class Paired:
   dropped_a: int
   dropped_b: int
   test_texts_in_train: int | None = None
+  val: PairedSplit | None = None
 
   def swapped(self) -> "Paired":
     return Paired(self.train.swapped(), self.test.swapped(), self.dropped_b,
-                  self.dropped_a, self.test_texts_in_train)
+                  self.dropped_a, self.test_texts_in_train,
+                  None if self.val is None else self.val.swapped())
+
+
+# How validation ids are drawn from the train split (recorded in data.json).
+VAL_METHOD = "sha1('val:' + id) % 100 < val_percent -> val (train ids only)"
+
+
+def is_val_id(example_id: str, percent: float) -> bool:
+  """Whether a train id belongs to the validation carve of `percent` %.
+
+  Salted, so the carve does not depend on the hash that made the 80/20
+  train/test split (sha1(id) % 100): the same id is val for every pair of
+  spaces and every run.
+  """
+  digest = hashlib.sha1(f"val:{example_id}".encode("utf-8")).digest()
+  return int.from_bytes(digest[:8], "big") % 100 < percent
+
+
+def _take(split: PairedSplit, rows: np.ndarray) -> PairedSplit:
+  return PairedSplit(split.ids[rows], split.a[rows], split.b[rows])
+
+
+def carve_validation(paired: Paired, percent: float) -> Paired:
+  """`paired` with `percent` % of its train ids moved to `val` (by id).
+
+  The test split is untouched; val and the remaining train rows are
+  disjoint and together are the original train split. Fails with one line
+  when either side would be empty.
+  """
+  if paired.val is not None:
+    raise ValueError("This pairing already has a validation split.")
+  if not 0 < percent < 100:
+    raise ValueError(f"val_percent={percent} must be in (0, 100); use 0 for "
+                     "no validation split.")
+  is_val = np.array([is_val_id(str(i), percent) for i in paired.train.ids],
+                    bool)
+  if is_val.all() or not is_val.any():
+    raise DatasetError(
+        f"A {percent:g} % validation carve of {len(paired.train)} train pairs"
+        f" leaves {'no train' if is_val.all() else 'no validation'} rows; "
+        "use more texts or another val_percent.")
+  return dataclasses.replace(
+      paired, train=_take(paired.train, np.flatnonzero(~is_val)),
+      val=_take(paired.train, np.flatnonzero(is_val)))
 
 
 def _texts(a: EmbeddingDataset, b: EmbeddingDataset, rows_a: np.ndarray,

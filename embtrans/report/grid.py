@@ -36,18 +36,17 @@ HEATMAP_ROWS = 64
 
 
 def choose_showcase(rows: Sequence[tables.Row]) -> tables.Row:
-  """The best trained member (Recall@1) of the pair whose raw spaces are
-  least alike (lowest CKA(source, target)): the hardest translation."""
+  """The trained member with the best validation Recall@1 of the pair whose
+  raw spaces are least alike (lowest CKA(source, target) on the test split,
+  a property of the data, not of any translator): the hardest pair."""
+  findings.check_val(rows)
   trained = [r for r in rows if r.get("kind") == "trained"
-             and r.get("test/recall@1") is not None]
-  if not trained:
-    raise ValueError("No trained member has test scores; nothing to show.")
+             and r.get(findings.CHOICE_KEY) is not None]
   hardest = min(trained, key=lambda r: (
-      tables.value(r, "test/cka/source/linear_cka"), r["source"],
-      r["target"]))
+      tables.value(r, findings.RAW["CKA"]), r["source"], r["target"]))
   pair = [r for r in trained if (r["source"], r["target"]) == (
       hardest["source"], hardest["target"])]
-  return max(pair, key=lambda r: tables.value(r, "test/recall@1"))
+  return max(pair, key=lambda r: tables.value(r, findings.CHOICE_KEY))
 
 
 class ShowcaseData:
@@ -62,6 +61,7 @@ class ShowcaseData:
     test = data.paired.test
     self.ids, self.source, self.target = np.asarray(test.ids), test.a, test.b
     seed = io.seed_dirs(workdir / "cells" / row["key"])[0]
+    self.seed = int(seed.name.removeprefix("seed_"))
     self.translated = np.load(seed / "test_translated.npy").astype(np.float32)
     tgt = self._open(cell["data"]["target_path"])
     rows = self._index(tgt, test.ids)
@@ -119,6 +119,7 @@ def write_report(workdir: str | pathlib.Path, out: str | None = None,
   out_dir = pathlib.Path(out) if out else workdir / "report"
   out_dir.mkdir(parents=True, exist_ok=True)
   rows = tables.load_rows(workdir)
+  findings.check_val(rows)
   curves = findings.load_curves(workdir, rows)
   tables.write_csv(rows, out_dir / "results.csv")
   plots.width_curves(rows, "test/mse", "test MSE", out_dir /
@@ -147,7 +148,8 @@ def write_report(workdir: str | pathlib.Path, out: str | None = None,
   text = readme.render(readme.Inputs(
       rows=rows, curves=curves, showcase=show, search_md=search_md,
       runs=io.sweep_runs(workdir), data=_data_summary(workdir, rows),
-      label_column=data.label_column if data.labels is not None else ""))
+      label_column=data.label_column if data.labels is not None else "",
+      showcase_seed=data.seed))
   (out_dir / "README.md").write_text(text, encoding="utf-8")
   logging.info("Report written to %s in %.1fs.", out_dir, time.time() - t0)
   return out_dir
@@ -165,7 +167,8 @@ def _data_summary(workdir: pathlib.Path, rows: Sequence[tables.Row]
       spaces[r[side]] = {"name": r[side], "dim": d[f"{side}_dim"],
                          "path": path.name}
     pairs[f"{r['source']}->{r['target']}"] = {
-        "num_train": d["num_train"], "num_test": d["num_test"]}
+        k: d[k] for k in ("num_train", "num_val", "val_percent",
+                          "val_method", "num_test") if k in d}
   return {"spaces": spaces, "pairs": pairs}
 
 

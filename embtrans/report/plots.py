@@ -34,8 +34,8 @@ def _save(fig, path: pathlib.Path) -> None:
 
 def _pair_colors(rows: Sequence[tables.Row]) -> dict[tuple[str, str], str]:
   pairs = list(tables.index(rows))
-  cmap = plt.get_cmap("tab10")
-  return {p: cmap(i % 10) for i, p in enumerate(pairs)}
+  cmap = plt.get_cmap("tab10" if len(pairs) <= 10 else "tab20")
+  return {p: cmap(i % cmap.N) for i, p in enumerate(pairs)}
 
 
 def width_curves(rows: Sequence[tables.Row], key: str, ylabel: str,

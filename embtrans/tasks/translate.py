@@ -9,6 +9,13 @@ baselines` under `baseline_<name>/`): MSE, mean cosine, R^2, Recall@K and
 ranks of "translated row i retrieves target row i among all test targets"
 (the vec2vec protocol), the `config.evals` evaluators and, when
 `config.overlap_k` is set, the retrieval overlap.
+
+`config.data.val_percent` > 0 carves that share of the train ids (by a
+salted hash of the id, `pairing.carve_validation`) into a validation split
+that nothing is fitted on; trained members and closed-form fits then also
+get `val/` scores (MSE, cosine, R^2, Recall@K, ranks among the val targets)
+for choices made on them (which member, which direction), so the test split
+is left for final numbers.
 """
 
 from __future__ import annotations
@@ -84,17 +91,21 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
 def data_key(config: ml_collections.ConfigDict) -> tuple:
   d = config.data
-  return (d.source, d.a, d.b, d.direction, d.limit, d.cache_dir)
+  return (d.source, d.a, d.b, d.direction, d.limit, d.cache_dir,
+          d.get("val_percent", 0))
 
 
 def _paired(key: tuple, memo: dict) -> tuple[pairing.Paired, Any, Any]:
   """(paired, opened A, opened B) of the unordered pair in `key`, memoised."""
-  source, a, b, _, limit, cache_dir = key
-  mkey = ("paired", source, a, b, limit, cache_dir)
+  source, a, b, _, limit, cache_dir, val_percent = key
+  mkey = ("paired", source, a, b, limit, cache_dir, val_percent)
   if mkey not in memo:
     opened = [build_lib.resolve_dataset(spec, source, limit or None,
                                         cache_dir or None) for spec in (a, b)]
-    memo[mkey] = (pairing.pair_datasets(*opened), *opened)
+    paired = pairing.pair_datasets(*opened)
+    if val_percent:
+      paired = pairing.carve_validation(paired, val_percent)
+    memo[mkey] = (paired, *opened)
   return memo[mkey]
 
 
@@ -121,6 +132,9 @@ def load_data(config: ml_collections.ConfigDict, memo: dict | None = None
   if config.batch_size > len(paired.train) and not is_closed_form(config):
     raise ValueError(f"config.batch_size={config.batch_size} is larger than "
                      f"the {len(paired.train)} training pairs; lower it.")
+  if paired.val is not None:  # num_train counts the rows fitted on.
+    info.update(num_val=len(paired.val), val_percent=key[-1],
+                val_method=pairing.VAL_METHOD)
   return Data(paired, info, memo)
 
 
@@ -191,8 +205,15 @@ def build(configs: Sequence[ml_collections.ConfigDict],
   def evaluate(params):
     tests = [d.paired.test for d in datas]
     out = predict(params, _stack_rows([t.a for t in tests]))
-    return [score_member(t, out[i, :len(t)], cfg)
-            for i, (t, cfg) in enumerate(zip(tests, configs))]
+    results = [score_member(t, out[i, :len(t)], cfg)
+               for i, (t, cfg) in enumerate(zip(tests, configs))]
+    vals = [d.paired.val for d in datas]
+    if all(v is not None for v in vals):
+      out = predict(params, _stack_rows([v.a for v in vals]))
+      for i, (v, cfg) in enumerate(zip(vals, configs)):
+        if "error" not in results[i][0]:
+          results[i][0].update(val_scores(v, out[i, :len(v)], cfg))
+    return results
 
   return program_lib.Program(
       names=list(names), init_fns=[_init_fn(model, in_dim)] * len(configs),
@@ -304,6 +325,17 @@ def scores(prefix: str, test: pairing.PairedSplit, translated: np.ndarray,
   return {f"{prefix}/{key}": v for key, v in out.items()}
 
 
+def val_scores(val: pairing.PairedSplit, translated: np.ndarray,
+               config: ml_collections.ConfigDict) -> dict[str, float]:
+  """`val/<name>`: MSE, cosine, R^2, Recall@K and ranks of `translated:
+  [n_val, d]` among the val targets (what choices are made on); the
+  evaluators run on the test split only. NaN output: no val keys."""
+  if not np.isfinite(translated).all():
+    return {}
+  out = translation_scores(translated, val.b, tuple(config.recall_ks))
+  return {f"val/{k}": v for k, v in out.items()}
+
+
 def score_member(test: pairing.PairedSplit, translated: np.ndarray,
                  config: ml_collections.ConfigDict) -> tuple[dict, dict]:
   """-> (test scores, or {'error': ...} for NaN output; artifacts)."""
@@ -335,11 +367,17 @@ def fit_closed_form(name: str, data: Data) -> baselines_lib.AffineTranslator:
 
 def closed_form(config: ml_collections.ConfigDict, data: Data, name: str,
                 prefix: str) -> tuple[dict, dict]:
-  """Fits baseline `name` on the training split; -> (scores, artifacts)."""
+  """Fits baseline `name` on the training split; -> (scores, artifacts).
+
+  With a validation split and prefix 'test' (a closed-form cell), the
+  `val/` scores are added as for a trained member.
+  """
   fitted = _fit(name, data)
   translated = fitted(data.paired.test.a)
-  return (scores(prefix, data.paired.test, translated, config),
-          {"test_translated": translated})
+  out = scores(prefix, data.paired.test, translated, config)
+  if prefix == "test" and data.paired.val is not None:
+    out.update(val_scores(data.paired.val, fitted(data.paired.val.a), config))
+  return out, {"test_translated": translated}
 
 
 def baselines(config: ml_collections.ConfigDict, data: Data) -> dict:
