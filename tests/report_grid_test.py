@@ -60,6 +60,9 @@ def test_report_command_writes_every_file(swept, tmp_path):
                "chosen on val"):
     assert text in readme, text
   assert "/tmp" not in readme and str(swept) not in readme
+  page = (out / "umap.html").read_text()  # Interactive, texts on hover.
+  assert "scattergl" in page and "translated (" in page
+  assert "(umap.html)" in readme
 
 
 def test_example_searches_match_a_numpy_reference():

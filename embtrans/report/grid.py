@@ -6,6 +6,7 @@
   recall1_vs_width.png  test Recall@1 vs width
   loss_curves.png       training loss vs step per arch (convergence check)
   umap.png              UMAP of source / translated / target (showcase member)
+  umap.html             the same translated / target points, interactive
   kernels.png           cosine Gram heatmaps of a labelled sample
 """
 
@@ -22,8 +23,9 @@ from absl import logging
 import ml_collections
 
 from embtrans.data import format as fmt
-from embtrans.report import io
 from embtrans.report import findings
+from embtrans.report import io
+from embtrans.report import pages
 from embtrans.report import plots
 from embtrans.report import readme
 from embtrans.report import searches
@@ -31,7 +33,7 @@ from embtrans.report import tables
 from embtrans.tasks import translate
 
 FIGURES = ("mse_vs_width.png", "recall1_vs_width.png", "loss_curves.png",
-           "umap.png", "kernels.png")
+           "umap.png", "umap.html", "kernels.png")
 HEATMAP_ROWS = 64
 
 
@@ -105,6 +107,19 @@ def heatmap_sample(labels: np.ndarray | None, n: int, rows: int,
   return picked[np.lexsort((picked, labels[picked]))]
 
 
+def _umap_page(data: "ShowcaseData", show: dict, xy: Sequence[np.ndarray],
+               path: pathlib.Path) -> None:
+  """umap.html: translated and target test points [n, 2] in the target's
+  UMAP coordinates, each with its text on hover, pairs as lines."""
+  texts = list(data.texts)
+  n = len(texts)
+  pages.scatter2d_page(
+      path, [pages.Population(f"translated ({show['member']})", xy[0], texts),
+             pages.Population(f"target ({show['target']})", xy[1], texts)],
+      f"UMAP of the target space, test split: {show['member']}",
+      pairs=np.stack([np.arange(n), np.arange(n)], axis=1))
+
+
 def write_report(workdir: str | pathlib.Path, out: str | None = None,
                  member: str | None = None, umap: bool = True
                  ) -> pathlib.Path:
@@ -132,10 +147,13 @@ def write_report(workdir: str | pathlib.Path, out: str | None = None,
   titles = (f"source: {show['source']}",
             f"translated: {show['member']}", f"target: {show['target']}")
   if umap:
-    plots.umap_panels(data.source, data.translated, data.target, data.labels,
-                      titles, out_dir / "umap.png")
+    xy = plots.umap_panels(data.source, data.translated, data.target,
+                           data.labels, titles, out_dir / "umap.png")
+    _umap_page(data, show, xy[1:], out_dir / "umap.html")
   else:
     _placeholder(out_dir / "umap.png", "UMAP skipped (--noumap)")
+    (out_dir / "umap.html").write_text(
+        "<p>UMAP skipped (--noumap).</p>\n", encoding="utf-8")
   sample = heatmap_sample(data.labels, len(data.ids), HEATMAP_ROWS)
   plots.kernel_heatmaps(
       data.source[sample], data.translated[sample], data.target[sample],

@@ -128,12 +128,13 @@ def _legend(ax, palette: Mapping[str, tuple]) -> None:
 def umap_panels(source: np.ndarray, translated: np.ndarray,
                 target: np.ndarray, labels: np.ndarray | None,
                 titles: Sequence[str], path: pathlib.Path,
-                seed: int = 0) -> None:
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """UMAP of source [n, d_s], translated and target [n, d_t] test points.
 
   The target's UMAP is fitted on the target points and the translated
   points are placed with its `transform`, so both panels share coordinates;
   the source space gets its own fit. umap-learn is imported here (slow).
+  Returns the [n, 2] coordinates (source, translated, target).
   """
   import umap  # pylint: disable=g-import-not-at-top
   kw = dict(n_neighbors=15, min_dist=0.1, metric="cosine", random_state=seed)
@@ -151,6 +152,7 @@ def umap_panels(source: np.ndarray, translated: np.ndarray,
   axes[2].set_ylim(axes[1].get_ylim())
   _legend(axes[0], palette)
   _save(fig, path)
+  return src_xy, trans_xy, tgt_xy
 
 
 def _cosine_gram(x: np.ndarray) -> np.ndarray:

@@ -227,6 +227,9 @@ def _figures(x: Inputs) -> list[str]:
       f"of its test points, {label}; the translated panel is placed with "
       "the target's UMAP (`transform`), so those two share coordinates:", "",
       "![UMAP](umap.png)", "",
+      "Interactive: [umap.html](umap.html) — the translated and target "
+      "panels in one WebGL plot, each point's text on hover, pairs as lines "
+      "(from the legend).", "",
       "Cosine kernel matrices of a sample of test items sorted by label "
       "(source, translated, target):", "", "![kernels](kernels.png)", ""]
 
