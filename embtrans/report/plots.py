@@ -83,6 +83,8 @@ def loss_curves(rows: Sequence[tables.Row],
                  key=tables.arch_rank)
   cols = min(4, max(1, len(archs)))
   nrows = -(-len(archs) // cols)
+  if nrows * cols == len(archs):  # A free panel for the legend.
+    cols += 1
   fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.6 * nrows),
                            squeeze=False)
   for ax, arch in zip(axes.flat, archs):
@@ -100,7 +102,7 @@ def loss_curves(rows: Sequence[tables.Row],
   for ax in list(axes.flat)[len(archs):]:
     ax.axis("off")
   handles, labels = axes.flat[0].get_legend_handles_labels()
-  fig.legend(handles, labels, fontsize=7, loc="lower right")
+  axes.flat[len(archs)].legend(handles, labels, fontsize=7, loc="center")
   _save(fig, path)
 
 
