@@ -72,7 +72,7 @@ def _groups(archs: str, spaces: str, max_steps: int) -> list[sweeps.Group]:
   if archs == "all":
     archs = "+".join(module.ARCHS)
   cells = [c for c in sweeps.collect_cells(
-      module, f"archs={archs},spaces={spaces}")
+      module, f"archs={archs},spaces={spaces},seeds=1")
            if c.config.model.name not in module.CLOSED_FORM]
   for c in cells:
     c.config.num_train_steps = min(c.config.num_train_steps, max_steps)
