@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any, Callable
 
 import ml_collections
 
@@ -45,4 +46,15 @@ def member_configs(config: ml_collections.ConfigDict
     with c.ignore_type():
       c.seed = config.seed + i
     out.append(c)
+  return out
+
+
+def closed_form_baselines(closed_form: Callable[..., tuple[dict, Any]],
+                          config: ml_collections.ConfigDict, data: Any
+                          ) -> dict[str, float]:
+  """`baseline_<name>/...` scores of each `config.baselines` entry, from a
+  task's `closed_form(config, data, name, prefix)`."""
+  out = {}
+  for name in config.baselines:
+    out.update(closed_form(config, data, name, f"baseline_{name}")[0])
   return out

@@ -36,6 +36,7 @@ from embtrans import losses
 from embtrans import metrics
 from embtrans import models
 from embtrans import sharding
+from embtrans import tasks
 from embtrans.data import build as build_lib
 from embtrans.data import pairing
 from embtrans.engine import feeds
@@ -382,10 +383,7 @@ def closed_form(config: ml_collections.ConfigDict, data: Data, name: str,
 
 def baselines(config: ml_collections.ConfigDict, data: Data) -> dict:
   """`baseline_<name>/...` scores of each `config.baselines` entry."""
-  out = {}
-  for name in config.baselines:
-    out.update(closed_form(config, data, name, f"baseline_{name}")[0])
-  return out
+  return tasks.closed_form_baselines(closed_form, config, data)
 
 
 def window_extras(config: ml_collections.ConfigDict) -> dict[str, float]:
