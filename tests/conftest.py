@@ -26,11 +26,18 @@ import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 @pytest.fixture(scope="session", autouse=True)
 def embedding_cache(tmp_path_factory):
-  """Embedding datasets built by tests live in one cache per session.
+  """Embedding datasets built by tests live in one cache per test run.
 
   Set EMBTRANS_TEST_CACHE to reuse a cache across sessions.
   """
-  path = os.environ.get("EMBTRANS_TEST_CACHE") or str(
-      tmp_path_factory.mktemp("embtrans_cache"))
+  path = os.environ.get("EMBTRANS_TEST_CACHE")
+  if not path:
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+      # xdist workers share one cache (the base's parent is per run): a
+      # dataset is built once, the build lock serialising the builders.
+      base = base.parent
+    path = str(base / "embtrans_cache")
+    os.makedirs(path, exist_ok=True)
   os.environ["EMBTRANS_CACHE"] = path
   return path
