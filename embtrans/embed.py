@@ -14,6 +14,11 @@ same source, model, pooling and max length opens it without loading the
 model; a killed run continues from its last committed shard. Open the result
 with `embtrans.data.load(<printed path or name>)`. A config with `more`
 (files.py's `encoder=a+b`) builds one dataset per encoder, over the same rows.
+
+Several processes build one dataset together under jax.distributed (e.g.
+`launch/local_multiprocess.sh 2 embtrans.embed --config=...`, or the TPU VM /
+SLURM launchers): each encodes a contiguous block of the rows into its own
+part, and process 0 writes the dataset and its manifest.
 """
 
 from __future__ import annotations
@@ -85,12 +90,27 @@ def main(argv):
   cli.start(devices=False)
   configs = builds(flags.FLAGS.config)
   check(configs, _OUTPUT.value)
+  from embtrans import sharding  # pylint: disable=g-import-not-at-top
   from embtrans.data import build  # pylint: disable=g-import-not-at-top
+  procs = build.SINGLE_PROCESS
+  if sharding.distributed_mode() is not None:  # Only then is jax needed.
+    sharding.initialize_distributed()
+    procs = _processes()
   for config in configs:
     ds, built, seconds = build.build_from_config(
         config, _OUTPUT.value, _CACHE_DIR.value, _OVERWRITE.value,
-        _REBUILD.value)
-    print(build.summary(ds, built, seconds))
+        _REBUILD.value, procs)
+    if procs.index == 0:
+      print(build.summary(ds, built, seconds))
+
+
+def _processes():
+  """This process's share of a multi-process build (jax.distributed is up)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  from embtrans.data import build  # pylint: disable=g-import-not-at-top
+  return build.Processes(jax.process_index(), jax.process_count(),
+                         multihost_utils.sync_global_devices)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import pathlib
 import shutil
 import sys
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 from absl import logging
@@ -45,6 +45,34 @@ from embtrans.data.digests import default_cache_dir
 # stored as `source_<name>`.
 RESERVED_COLUMNS = ("id", "split", "text")
 UNIT_NORM_ATOL = 1e-3
+
+
+@dataclasses.dataclass(frozen=True)
+class Processes:
+  """This process's share of a build run by several processes (the embed
+  entry under jax.distributed): rows split in contiguous blocks by index,
+  each process writes its own shards, process 0 the dataset and manifest.
+
+  barrier(name): returns once every process has called it with `name`.
+  """
+
+  index: int = 0
+  count: int = 1
+  barrier: Callable[[str], None] = lambda name: None
+
+  def rows(self, n: int) -> tuple[int, int]:
+    """[start, stop) of this process's rows of `n`: sizes differ by <= 1."""
+    base, extra = divmod(n, self.count)
+    start = self.index * base + min(self.index, extra)
+    return start, start + base + (self.index < extra)
+
+
+SINGLE_PROCESS = Processes()
+
+
+def part_path(path: pathlib.Path, index: int, count: int) -> pathlib.Path:
+  """Where process `index` of `count` writes its rows of `path`."""
+  return path.with_name(f"{path.name}.part{index}of{count}")
 
 
 def progress_interval() -> float:
@@ -89,7 +117,8 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
                   output: os.PathLike | None = None,
                   shard_rows: int | None = None, name: str | None = None,
                   overwrite: bool = False, rebuild: bool = False,
-                  drop_duplicate_texts: bool = False
+                  drop_duplicate_texts: bool = False,
+                  processes: Processes = SINGLE_PROCESS
                   ) -> fmt.EmbeddingDataset:
   """Returns the dataset of `source` x `encoder`, building it if needed.
 
@@ -113,6 +142,8 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
     drop_duplicate_texts: keep only the first row of each text that occurs
       under several ids. Repeats are counted, logged and recorded in the
       manifest (`duplicate_texts`) either way.
+    processes: this process's share when several build one dataset
+      together (every process calls this with the same arguments).
 
   Raises:
     fmt.DatasetError: bad input (empty texts, duplicate ids, NaN, a dim
@@ -139,11 +170,15 @@ def build_dataset(source: str | None, encoder: str, limit: int | None = None,
   if reuse():
     return fmt.open_dataset(path)
   path.parent.mkdir(parents=True, exist_ok=True)
-  with build_lock(path):  # Another process may be building the same one.
-    if not reuse():
-      _build(path, _Job(source, source_kwargs, encoder, encoder_kwargs, limit,
-                        batch_size, shard_rows, name, fingerprint, rebuild,
-                        drop_duplicate_texts))
+  job = _Job(source, source_kwargs, encoder, encoder_kwargs, limit,
+             batch_size, shard_rows, name, fingerprint, rebuild,
+             drop_duplicate_texts)
+  if processes.count > 1:
+    _build_in_parts(path, job, processes)
+  else:
+    with build_lock(path):  # Another process may be building the same one.
+      if not reuse():
+        _build(path, job)
   return fmt.open_dataset(path)
 
 
@@ -309,18 +344,65 @@ def _manifest_extra(job: _Job, enc, records) -> dict[str, Any]:
   }
 
 
-def _build(path: pathlib.Path, job: _Job) -> None:
+def _prepare(path: pathlib.Path, job: _Job) -> tuple[Any, list | None, dict]:
+  """(the encoder, fitted on train texts if it needs it; the records; the
+  manifest's entries)."""
   modality = encoders_lib.encoder_modality(job.encoder)
   records, duplicates = _handle_duplicates(job, _read_records(job, modality))
   enc = encoders_lib.get_encoder(job.encoder, **job.encoder_kwargs)
   _check_dim(path, enc.dim)
   logging.info("Building embedding dataset %s at %s with %s (dim %d); later "
                "runs reuse it.", path.name, path, job.encoder, enc.dim)
-  start = time.time()
   if enc.needs_fit:
     enc.fit([r.text for r in records if fmt.split_of(r.id) == "train"])
   extra = {**_manifest_extra(job, enc, records),
            "duplicate_texts": duplicates or None}
+  return enc, records, extra
+
+
+def _build_in_parts(path: pathlib.Path, job: _Job, procs: Processes) -> None:
+  """Each process encodes its block of rows into its own part; process 0
+  then adopts the parts in order and writes the dataset and its manifest.
+
+  The row order, ids and vectors are those of a one-process build; only
+  the shard boundaries differ. A killed run resumes every part.
+  """
+  enc, records, extra = _prepare(path, job)
+  if records is None:
+    raise ValueError("An import ('precomputed') runs in one process; start "
+                     "it without the multi-process launcher.")
+  start, stop = procs.rows(len(records))
+  part = part_path(path, procs.index, procs.count)
+  if job.rebuild:
+    shutil.rmtree(part.with_name(part.name + ".partial"), ignore_errors=True)
+  began = time.time()
+  with build_lock(part), fmt.DatasetWriter(
+      part, enc.dim, None, job.shard_rows_for(enc.dim), part=True,
+      resume_key=f"{job.fingerprint}:{procs.index}/{procs.count}") as writer:
+    _encode_into(writer, enc, records[start:stop], job.batch_size,
+                 f"embed {job.encoder} [{procs.index}/{procs.count}]")
+  procs.barrier(f"embed parts written {job.fingerprint}")
+  if procs.index == 0:
+    extra["build"] = {"processes": procs.count,
+                      "rows_per_process": [Processes(i, procs.count).rows(
+                          len(records)) for i in range(procs.count)],
+                      "process0_rows_per_second": round(
+                          (stop - start) / max(time.time() - began, 1e-9), 2),
+                      "device": str(getattr(enc, "device", "cpu"))}
+    parts = [part_path(path, i, procs.count) for i in range(procs.count)]
+    with build_lock(path), fmt.DatasetWriter(
+        path, enc.dim, extra, job.shard_rows_for(enc.dim)) as final:
+      for p in parts:
+        final.adopt(p)
+    for p in parts:
+      shutil.rmtree(p.with_name(p.name + ".partial"), ignore_errors=True)
+  procs.barrier(f"embed dataset written {job.fingerprint}")
+
+
+def _build(path: pathlib.Path, job: _Job) -> None:
+  start = time.time()
+  enc, records, extra = _prepare(path, job)
+  modality = encoders_lib.encoder_modality(job.encoder)
   partial = path.with_name(path.name + ".partial")
   if job.rebuild and partial.exists():  # From scratch: no resume either.
     shutil.rmtree(partial)
@@ -399,13 +481,14 @@ def _matching_records(ids: Sequence[str], by_id: Mapping[str, Any],
 
 def build_from_config(config, output: str | None = None,
                       cache_dir: str | None = None, overwrite: bool = False,
-                      rebuild: bool = False
+                      rebuild: bool = False,
+                      processes: Processes = SINGLE_PROCESS
                       ) -> tuple[fmt.EmbeddingDataset, bool, float]:
   """Builds (or reuses) the dataset of an embed config (configs/embed/*.py).
 
   `config` has name, source {name, limit, kwargs}, encoder {name, kwargs},
   batch_size, shard_rows, output, cache_dir; the arguments override the last
-  two. `overwrite` and `rebuild`: see build_dataset.
+  two. `overwrite`, `rebuild` and `processes`: see build_dataset.
 
   Returns:
     (dataset, built: False when it was already complete, seconds taken).
@@ -427,15 +510,19 @@ def build_from_config(config, output: str | None = None,
                      source_kwargs=config.source.kwargs.to_dict(),
                      output=output, shard_rows=config.shard_rows or None,
                      name=config.name or None, overwrite=overwrite,
-                     rebuild=rebuild, drop_duplicate_texts=drop)
+                     rebuild=rebuild, drop_duplicate_texts=drop,
+                     processes=processes)
   return ds, not existed, time.time() - start
 
 
 def summary(ds: fmt.EmbeddingDataset, built: bool, seconds: float) -> str:
   """A few lines about `ds` for the command line."""
   m = ds.manifest
-  rate = (m.get("build") or {}).get("rows_per_second")
-  how = (f"built in {seconds:.1f}s (encoding: {rate} rows/s)" if built
+  b = m.get("build") or {}
+  rate = (f"{b['processes']} processes, process 0 at "
+          f"{b.get('process0_rows_per_second')} rows/s" if b.get("processes")
+          else f"{b.get('rows_per_second')} rows/s")
+  how = (f"built in {seconds:.1f}s (encoding: {rate})" if built
          else f"already built: opened in {seconds:.2f}s")
   lines = []
   dup = m.get("duplicate_texts") or {}

@@ -350,7 +350,8 @@ class DatasetWriter:
 
   def __init__(self, path: os.PathLike, dim: int,
                manifest_extra: Mapping[str, Any] | None = None,
-               shard_rows: int | None = None, resume_key: str | None = None):
+               shard_rows: int | None = None, resume_key: str | None = None,
+               part: bool = False):
     self.path = pathlib.Path(path)
     self.partial = self.path.with_name(self.path.name + ".partial")
     self.dim = int(dim)
@@ -359,6 +360,9 @@ class DatasetWriter:
     if self.shard_rows < 1:
       raise ValueError(f"shard_rows must be >= 1, got {shard_rows}.")
     self.resume_key = resume_key
+    # A part of a multi-process build: `close` commits the last rows and
+    # keeps `<dir>.partial/` for one writer to `adopt` with the other parts.
+    self.part = part
     self.rows_done = 0
     self._pending_rows: list[pa.Table] = []
     self._pending: list[np.ndarray] = []
@@ -498,8 +502,44 @@ class DatasetWriter:
       yield np.load(self.partial / shard["path"], mmap_mode="r",
                     allow_pickle=False)
 
+  def adopt(self, part: os.PathLike) -> int:
+    """Appends the committed shards of a closed part writer's directory
+    (`<part>.partial/`), linked (or copied) in; returns the rows adopted."""
+    if self._pending_count:
+      raise ValueError("adopt() needs every added row committed first.")
+    source = pathlib.Path(part).with_name(pathlib.Path(part).name + ".partial")
+    try:
+      progress = json.loads((source / PROGRESS).read_text())
+    except (OSError, ValueError) as e:
+      raise DatasetError(f"{source} is not a finished part of a build "
+                         f"({e}); rerun the build to write it.") from e
+    shards = progress.get("shards", [])
+    if progress.get("dim") != self.dim or _valid_prefix(
+        source, shards, self.dim) != shards:
+      raise DatasetError(f"{source}: a damaged part, or one of another dim; "
+                         "rerun the build to write it again.")
+    for shard in shards:
+      ids = pq.read_table(source / _rows_part(shard), columns=["id"]).column(
+          "id").to_pylist()
+      _check_batch(ids, np.zeros((len(ids), self.dim), np.float32), self.dim,
+                   self._seen)
+      self._seen.update(ids)
+      index = len(self._shards)
+      rel = f"{VECTOR_DIR}/{index:05d}.npy"
+      _link_or_copy(source / shard["path"], self.partial / rel)
+      _link_or_copy(source / _rows_part(shard),
+                    self.partial / ROW_PARTS / f"{index:05d}.parquet")
+      self._shards.append({**shard, "path": rel})
+      self.rows_done += shard["rows"]
+    self._write_progress()
+    return sum(s["rows"] for s in shards)
+
   def close(self) -> pathlib.Path:
     """Commits the rest, writes rows.parquet, renames, then the manifest."""
+    if self.part:
+      if self._pending_count:
+        self._flush(self._pending_count)
+      return self.partial
     if self._pending_count or not self._shards:
       self._flush(self._pending_count)
     count = _merge_rows(self.partial, self._shards)
@@ -528,6 +568,14 @@ class DatasetWriter:
     shutil.rmtree(self.path / ROW_PARTS)
     shutil.rmtree(old, ignore_errors=True)
     return self.path
+
+
+def _link_or_copy(src: pathlib.Path, dst: pathlib.Path) -> None:
+  dst.unlink(missing_ok=True)
+  try:
+    os.link(src, dst)
+  except OSError:  # Another filesystem, or no hard links there.
+    shutil.copyfile(src, dst)
 
 
 def _save_npy(path: pathlib.Path, array: np.ndarray) -> None:
