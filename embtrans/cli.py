@@ -169,6 +169,34 @@ def start(workdir: str | os.PathLike | None = None, devices: bool = True
                jax.device_count(), jax.devices()[0].platform)
 
 
+def on_process_zero(fn: Callable[..., Any], *args, **kwargs) -> Any:
+  """`fn(*args, **kwargs)` on process 0 only; None on the others.
+
+  For the entries whose work is writing files once (report, export,
+  apply): under a multi-process launch (sharding.distributed_mode) the other
+  processes wait at a barrier until process 0 is done, so a launcher that
+  stops everything when one process ends sees them all end together. A plain
+  run just calls `fn`.
+  """
+  from embtrans import sharding  # pylint: disable=g-import-not-at-top
+  if sharding.distributed_mode() is None:
+    return fn(*args, **kwargs)
+  import jax  # pylint: disable=g-import-not-at-top
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  if not jax.distributed.is_initialized():
+    sharding.initialize_distributed()
+  out = None
+  try:
+    if jax.process_index() == 0:
+      out = fn(*args, **kwargs)
+    else:
+      std_logging.getLogger(__name__).info(
+          "Process %d: process 0 writes; waiting for it.", jax.process_index())
+  finally:
+    multihost_utils.sync_global_devices("embtrans: process 0 done")
+  return out
+
+
 def check_workdir(path: str | os.PathLike | None, flag: str = "--workdir"
                   ) -> None:
   """Refuses a directory that cannot be made: a file, or under a file."""

@@ -39,10 +39,12 @@ def main(argv):
   cli.check_workdir(_DB.value, "--db")
   cli.start(devices=False)
   chroma.require_chromadb()
-  out = chroma.export_dataset(_DATASET.value, _DB.value, _COLLECTION.value,
-                              _TRANSLATOR.value, _SPLIT.value,
-                              space=_SPACE.value, replace=_REPLACE.value,
-                              append=_APPEND.value)
+  out = cli.on_process_zero(
+      chroma.export_dataset, _DATASET.value, _DB.value, _COLLECTION.value,
+      _TRANSLATOR.value, _SPLIT.value, space=_SPACE.value,
+      replace=_REPLACE.value, append=_APPEND.value)
+  if out is None:  # Process 0 writes the collection.
+    return
   print(f"Wrote {out.count} records to collection {out.collection!r} in "
         f"{out.db_path} ({out.metadata['source_model']} -> "
         f"{out.metadata['target_model']}, dim {out.metadata['dim']}).")

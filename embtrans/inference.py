@@ -129,7 +129,15 @@ def restore_params(run: Run) -> tuple[Any, int]:
         f"No checkpoint at {run.checkpoints}: the run has not saved one "
         "(not trained yet, config.checkpoint_every = 0, or a sweep program "
         "above max_checkpoint_gib). Train it with checkpoints first.")
-  manager = ocp.CheckpointManager(run.checkpoints.absolute())
+  # Read by this process alone, onto its first device, however the run was
+  # sharded: a multi-process launch's other processes need not take part.
+  me = jax.process_index()
+  manager = ocp.CheckpointManager(
+      run.checkpoints.absolute(), item_handlers=ocp.StandardCheckpointHandler(),
+      options=ocp.CheckpointManagerOptions(
+          multiprocessing_options=ocp.options.MultiprocessingOptions(
+              primary_host=me, active_processes={me}),
+          create=False))
   try:
     step = manager.latest_step()
     if step is None:
@@ -137,7 +145,8 @@ def restore_params(run: Run) -> tuple[Any, int]:
           f"No checkpoint in {run.checkpoints}: the run has not saved one "
           "yet. Train it (python -m embtrans.main) first.")
     try:
-      raw = manager.restore(step, args=ocp.args.StandardRestore())
+      raw = manager.restore(step, args=ocp.args.StandardRestore(
+          _local_target(manager.item_metadata(step))))
     except Exception as e:  # pylint: disable=broad-except
       raise checkpointing.CheckpointError(
           f"Checkpoint {step} in {run.checkpoints} could not be read "
@@ -152,6 +161,14 @@ def restore_params(run: Run) -> tuple[Any, int]:
         f"{len(lrs)} does not hold this run (learning rate {lr}).")
   params = jax.tree.map(lambda x: np.asarray(x)[run.member], raw["params"])
   return params, int(step)
+
+
+def _local_target(metadata) -> Any:
+  """Abstract arrays of a checkpoint's shapes on this process's first device."""
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  tree = getattr(metadata, "tree", metadata)
+  return jax.tree.map(
+      lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree)
 
 
 @dataclasses.dataclass(frozen=True)

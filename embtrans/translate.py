@@ -100,12 +100,15 @@ def main(argv):
     if not _WORKDIR.value or not _OUT.value:
       raise ValueError("export needs --workdir=<run or sweep member> and "
                        "--out=<directory>.")
-    print(export_command(_WORKDIR.value, _OUT.value, _SEED.value,
-                         _OVERWRITE.value))
+    said = cli.on_process_zero(export_command, _WORKDIR.value, _OUT.value,
+                               _SEED.value, _OVERWRITE.value)
   else:
-    print(apply_command(_TRANSLATOR.value, _INPUT.value, _OUTPUT.value,
-                        _COLUMN.value, _DB.value, _COLLECTION.value,
-                        _NEW.value, _OVERWRITE.value))
+    said = cli.on_process_zero(
+        apply_command, _TRANSLATOR.value, _INPUT.value, _OUTPUT.value,
+        _COLUMN.value, _DB.value, _COLLECTION.value, _NEW.value,
+        _OVERWRITE.value)
+  if said:  # Process 0 alone writes (and says what it wrote).
+    print(said)
 
 
 if __name__ == "__main__":

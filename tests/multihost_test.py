@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from embtrans import sharding
 from embtrans import sweeps
 from embtrans import train
+from embtrans.data import build
+from embtrans.data import format as fmt
 from tests import helpers
 
 MAIN_ARG = "tiny=True,a=minilm_static,b=tfidf_lsa"
@@ -78,6 +81,17 @@ def test_two_processes_train_what_one_process_trains(main_reference,
   # Process 0 alone reports and writes.
   assert "[p0] Wrote" in proc.stdout and "[p1] Wrote" not in proc.stdout
   assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
+  # The report and the export of that run: process 0 writes, the other
+  # waits for it; both end together.
+  out = tmp_path / "report"
+  proc = _launch("embtrans.report", [str(tmp_path), f"--out={out}",
+                                     "--noumap"])
+  assert "[p0] Wrote" in proc.stdout and "[p1] Wrote" not in proc.stdout
+  assert (out / "README.md").is_file()
+  proc = _launch("embtrans.translate", [
+      "export", f"--workdir={tmp_path}", f"--out={tmp_path / 'exported'}"])
+  assert "[p0] Wrote" in proc.stdout and "[p1] Wrote" not in proc.stdout
+  assert (tmp_path / "exported").is_dir()
 
 
 def test_two_processes_sweep_what_one_process_sweeps(tmp_path):
@@ -135,3 +149,32 @@ def test_a_killed_process_stops_the_other_and_a_rerun_resumes(
   assert "Resumed from checkpoint step" in (work / "log.txt").read_text()
   _assert_same_scores(json.loads((work / "results.json").read_text()),
                       main_reference, "resumed")
+
+
+def test_two_processes_embed_what_one_process_embeds(tmp_path):
+  words = ("harbour kettle garden river engine violin orchard lantern "
+           "bicycle meadow bread ladder copper willow signal marble").split()
+  rows = [{"id": f"n{i}", "text": f"the {words[i % 16]} by the "
+                                  f"{words[i // 16]} and a {words[i * 7 % 16]}"}
+          for i in range(120)]
+  notes = tmp_path / "notes.jsonl"
+  notes.write_text("".join(json.dumps(r) + "\n" for r in rows))
+  arg = f"path={notes},encoder=tfidf_lsa,lsa_dim=16,batch_size=16,shard_rows=32"
+  one = build.build_dataset(
+      "files", "tfidf_lsa", source_kwargs={"path": str(notes)},
+      encoder_kwargs={"dim": 16}, output=tmp_path / "one", batch_size=16,
+      shard_rows=32)
+  proc = _launch("embtrans.embed", [f"--config=configs/embed/files.py:{arg}",
+                                    f"--output={tmp_path / 'two'}"])
+  two = fmt.open_dataset(tmp_path / "two")
+  assert list(two.ids) == list(one.ids)
+  np.testing.assert_allclose(np.asarray(two.vectors), np.asarray(one.vectors),
+                             rtol=1e-6, atol=1e-6)
+  assert list(two.column("text")) == list(one.column("text"))
+  assert two.manifest["build"]["processes"] == 2
+  assert two.manifest["build"]["rows_per_process"] == [[0, 60], [60, 120]]
+  # Process 0 alone printed the summary.
+  assert "[p0]   rows         120 (" in proc.stdout, proc.stdout[-2000:]
+  assert "[p1]   rows" not in proc.stdout
+  assert "2 processes" in proc.stdout
+  assert not list(tmp_path.glob("two.part*"))

@@ -42,10 +42,12 @@ def main(argv):
   cli.start(devices=False)
   # Imported once the flags are parsed: a bad argument fails in a second.
   from embtrans.report import dispatch  # pylint: disable=g-import-not-at-top
-  out, figures = dispatch.write_report(workdir, _OUT.value,
-                                       member=_MEMBER.value, umap=_UMAP.value,
-                                       pages=_PAGES.value)
-  print(f"Wrote {out}/README.md and {', '.join(figures)}")
+  written = cli.on_process_zero(
+      dispatch.write_report, workdir, _OUT.value, member=_MEMBER.value,
+      umap=_UMAP.value, pages=_PAGES.value)
+  if written:
+    out, figures = written
+    print(f"Wrote {out}/README.md and {', '.join(figures)}")
 
 
 if __name__ == "__main__":
