@@ -36,11 +36,13 @@ def _spec(path):
                              "id_column": "id"})
 
 
-# Waits for the go file, builds into the cache, prints the dataset path.
+# Imports, says it is ready (argv[4]), waits for the go file (argv[3]),
+# builds into the cache (argv[2]), prints the dataset path.
 BUILDER = """
 import json, os, pathlib, sys, time
 from embtrans.data import build
 spec = json.loads(sys.argv[1])
+pathlib.Path(sys.argv[4]).touch()
 while not os.path.exists(sys.argv[3]):
   time.sleep(0.005)
 ds = build.build_dataset(cache_dir=sys.argv[2], batch_size=16,
@@ -53,11 +55,15 @@ def test_two_concurrent_builders_of_one_key_make_one_valid_dataset(tmp_path):
   notes, cache, go = _notes(tmp_path / "notes.jsonl"), tmp_path / "cache", (
       tmp_path / "go")
   env = dict(os.environ, PYTHONPATH=str(helpers.ROOT), JAX_PLATFORMS="cpu")
+  ready = [tmp_path / f"ready{k}" for k in range(2)]
   procs = [subprocess.Popen(
       [sys.executable, "-c", BUILDER, json.dumps(_spec(notes)), str(cache),
-       str(go)], cwd=helpers.ROOT, env=env, stdout=subprocess.PIPE,
-      stderr=subprocess.PIPE, text=True) for _ in range(2)]
-  time.sleep(1.0)  # Both imported and waiting (the build takes longer).
+       str(go), str(r)], cwd=helpers.ROOT, env=env, stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE, text=True) for r in ready]
+  deadline = time.time() + 120
+  while not all(r.exists() for r in ready):  # Both imported, both waiting.
+    assert all(p.poll() is None for p in procs) and time.time() < deadline
+    time.sleep(0.01)
   go.touch()
   outs = [p.communicate(timeout=300) for p in procs]
   for p, (_, err) in zip(procs, outs):
@@ -65,7 +71,7 @@ def test_two_concurrent_builders_of_one_key_make_one_valid_dataset(tmp_path):
   paths = {out.strip().splitlines()[-1] for out, _ in outs}
   assert len(paths) == 1
   assert sorted(p.name for p in cache.iterdir()) == [
-      pathlib_name(paths.pop())]  # No .partial, no .lock left.
+      os.path.basename(paths.pop())]  # No .partial, no .lock left.
   ds = fmt.open_dataset(next(cache.iterdir()), verify=True)
   assert len(ds) == 600 and len(set(ds.ids)) == 600
   alone = build.build_dataset(output=tmp_path / "alone", batch_size=16,
@@ -73,10 +79,6 @@ def test_two_concurrent_builders_of_one_key_make_one_valid_dataset(tmp_path):
   np.testing.assert_array_equal(ds.ids, alone.ids)
   np.testing.assert_allclose(np.asarray(ds.vectors),
                              np.asarray(alone.vectors), atol=1e-6)
-
-
-def pathlib_name(path: str) -> str:
-  return os.path.basename(path.rstrip("/"))
 
 
 def test_tfidf_lsa_rows_of_train_do_not_depend_on_test_texts(tmp_path):
