@@ -1,4 +1,5 @@
-"""The COCO path: TFDS coco_captions (mocked) + a fake CLIP -> token data."""
+"""The COCO path: TFDS coco_captions (mocked) + a fake CLIP -> token data;
+the same path with a real (tiny, random) CLIP against transformers."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from embtrans.data import format as fmt
 from embtrans.data import token_pairs
 from embtrans.data import tokens as tokens_lib
 from embtrans.tasks import align_scores
+from tests import embed_helpers
 from tests.align_helpers import fast_compile  # pylint: disable=unused-import
 
 pytestmark = pytest.mark.usefixtures("fast_compile")
@@ -113,6 +115,55 @@ def test_extract_from_mocked_tfds(tmp_path):
   scores = align_scores.retrieval_scores(img, txt, data.test, prefixes=(3,))
   assert scores["i2t/recall@1"] == scores["t2i/recall@1"] == 1.0
   assert scores["chance_i2t_recall@1"] == pytest.approx(5 / 15)
+
+
+def _clip_reference(path, images, captions):
+  """CLIP run directly through transformers: (image tokens [n, p + 1, h],
+  unit image embeddings [n, d], unit caption embeddings [m, d])."""
+  # pylint: disable=g-import-not-at-top
+  import torch
+  from PIL import Image
+  from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
+  model = CLIPModel.from_pretrained(path, local_files_only=True).eval()
+  pixels = CLIPImageProcessor.from_pretrained(path)(
+      images=[Image.fromarray(im) for im in images],
+      return_tensors="pt")["pixel_values"]
+  text = AutoTokenizer.from_pretrained(path)(captions, padding=True,
+                                            return_tensors="pt")
+  with torch.no_grad():
+    vision = model.vision_model(pixel_values=pixels)
+    tokens = vision.last_hidden_state
+    img = model.visual_projection(vision.pooler_output)
+    txt = model.text_projection(model.text_model(**text).pooler_output)
+  unit = lambda t: (t / t.norm(dim=1, keepdim=True)).numpy()  # pylint: disable=unnecessary-lambda-assignment
+  return tokens.numpy(), unit(img), unit(txt)
+
+
+def test_extract_with_a_real_tiny_clip_matches_transformers(tmp_path):
+  path = _metadata(tmp_path / "tfds")
+  clip = embed_helpers.clip(tmp_path / "clip")
+  rng = np.random.default_rng(0)  # Noise images: each image's tokens differ.
+  examples = {s: [dict(ex, image=rng.integers(0, 256, ex["image"].shape,
+                                              dtype=np.uint8)) for ex in e]
+              for s, e in EXAMPLES.items()}
+  with tfds.testing.mock_data(
+      data_dir=str(path),
+      as_data_source_fn=lambda builder, split, **kw: examples[split]):
+    out = coco.extract(str(tmp_path / "tfds"), str(clip),
+                       str(tmp_path / "out"), batch_size=4)
+  images = tokens_lib.open_token_dataset(out["images"])
+  caps = fmt.open_dataset(out["captions"])
+  pooled = fmt.open_dataset(out["images_pooled"])
+  order = [ex for s in ("train", "restval", "test") for ex in examples[s]]
+  assert list(images.ids) == [f"coco:{ex['image/id']}" for ex in order]
+  tokens, img, txt = _clip_reference(
+      str(clip), [ex["image"] for ex in order], list(caps.column("text")))
+  assert images.tokens.shape == tokens.shape == (6, 17, 24)  # (32/8)^2 + 1
+  np.testing.assert_allclose(np.asarray(images.tokens, np.float32), tokens,
+                             rtol=2e-3, atol=2e-3)   # stored as float16
+  np.testing.assert_allclose(np.asarray(pooled.vectors), img, atol=1e-5)
+  np.testing.assert_allclose(np.asarray(caps.vectors), txt, atol=1e-5)
+  assert np.abs(tokens[0] - tokens[3]).max() > 0.1  # images do differ
 
 
 def test_missing_prepared_dataset_says_how_to_build_it(tmp_path):

@@ -3,6 +3,7 @@
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from embtrans import models
@@ -23,6 +24,50 @@ def test_translator_output_shape(name, in_dim, out_dim):
   y = model.apply(params, x)
   chex.assert_shape(y, (3, out_dim))
   chex.assert_tree_all_finite(y)
+
+
+def _gelu(x):  # flax's default gelu: the tanh approximation.
+  return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
+_NP_ACTIVATIONS = {"gelu": _gelu, "relu": lambda x: np.maximum(x, 0),
+                   "tanh": np.tanh, "silu": lambda x: x / (1 + np.exp(-x))}
+
+
+def _numpy_forward(name, p, x, kwargs, out_dim):
+  """The documented maps, in float64 NumPy, from the param tree `p`."""
+  dense = lambda h, q: h @ np.asarray(q["kernel"], np.float64) + (  # pylint: disable=g-long-lambda
+      np.asarray(q["bias"], np.float64) if "bias" in q else 0)
+  if name == "linear":                                    # x W + b
+    return dense(x, p["dense"])
+  if name == "mlp":                                       # act(x W_i + b_i)...
+    act = _NP_ACTIVATIONS[kwargs.get("activation", "gelu")]
+    for i in range(kwargs.get("layers", 1)):
+      x = act(dense(x, p[f"hidden_{i}"]))
+    return dense(x, p["out"])
+  fixed = np.pad(x, ((0, 0), (0, max(0, out_dim - x.shape[1]))))[:, :out_dim]
+  return dense(dense(x, p["down"]), p["up"]) + fixed    # lowrank
+
+
+@pytest.mark.parametrize("name, kwargs, in_dim, out_dim", [
+    ("linear", {}, 6, 4),
+    ("mlp", dict(hidden_mult=2, layers=1), 5, 3),
+    ("mlp", dict(hidden_mult=3, layers=2, activation="relu"), 4, 6),
+    ("mlp", dict(hidden_mult=1, layers=1, activation="silu"), 4, 4),
+    ("lowrank", dict(rank=2), 6, 4),
+    ("lowrank", dict(rank=2), 3, 5)])
+def test_translator_forward_matches_numpy(name, kwargs, in_dim, out_dim):
+  model = models.get_model(name, out_dim=out_dim, **kwargs)
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal((7, in_dim)).astype(np.float32)
+  shapes = model.init(jax.random.key(0), x)
+  # Random values everywhere (inits may be zeros, e.g. biases, lowrank up).
+  params = jax.tree.map(lambda a: rng.standard_normal(a.shape).astype(
+      np.float32) * 0.7, shapes)
+  got = np.asarray(model.apply(params, x))
+  want = _numpy_forward(name, params["params"], x.astype(np.float64), kwargs,
+                        out_dim)
+  np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 # Models whose shapes are tested elsewhere: the pooling heads in
