@@ -201,7 +201,7 @@ def _writers(root: pathlib.Path, owners: Sequence[Cell], cfgs,
 
 
 def _on_window(writers, prog, cfgs, task, last: dict):
-  extras = task.window_extras(cfgs[0])
+  extras = tasks.window_extras(task, cfgs[0])
 
   def on_window(w: loop.Window) -> None:
     scalars = train.window_scalars(w, prog, cfgs[0].batch_size, extras)
@@ -253,7 +253,7 @@ def run_closed_form(root: pathlib.Path, group: Group) -> dict[str, Any]:
   scores, artifacts = group.task.closed_form(
       cell.config, cell.data, cell.config.model.name, "test")
   seconds = time.time() - t0
-  results = {**scores, **group.task.baselines(cell.config, cell.data),
+  results = {**scores, **tasks.baselines(group.task, cell.config, cell.data),
              "kind": "closed_form", "program": "closed-form",
              "program_members": 1, "steps": 0, "train_seconds": seconds,
              "program_seconds": seconds}
@@ -294,7 +294,7 @@ def run_program(root: pathlib.Path, group: Group, mesh, desc: str
     per_member = [train.member_results(evaluated[i][0], last, i,
                                        outcome.diverged.get(i)) for i in idx]
     results = train.aggregate(per_member, [cfgs[i].seed for i in idx])
-    results.update(group.task.baselines(cell.config, cell.data))
+    results.update(tasks.baselines(group.task, cell.config, cell.data))
     results.update(meta, learning_rate=cell.config.optimizer.learning_rate,
                    diverged_members=sum(i in outcome.diverged for i in idx))
     _write_cell(root, cell, results, [(cfgs[i].seed, evaluated[i][1])

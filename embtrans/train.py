@@ -100,7 +100,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str
     results = task.closed_form(config, data, config.model.name, "test")[0]
   else:
     results = _train(task, config, data, path)
-  results.update(task.baselines(config, data))
+  results.update(tasks.baselines(task, config, data))
   results.update({f"data/{k}": v for k, v in data.info.items()
                   if isinstance(v, (int, float))})
   workdirs.write_results(path, results)
@@ -124,7 +124,7 @@ def _train(task, config, data, path) -> dict[str, Any]:
       prog, mesh, manager, log_every=config.log_every,
       checkpoint_every=config.checkpoint_every,
       on_window=seed_writer(writer, seeds, prog, config.batch_size,
-                            task.window_extras(config), last))
+                            tasks.window_extras(task, config), last))
   per_member = [member_results(scores, last, i, outcome.diverged.get(i))
                 for i, (scores, _) in enumerate(
                     prog.evaluate(outcome.members.params))]

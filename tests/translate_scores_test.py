@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from embtrans import tasks
 from embtrans.data import pairing
 from embtrans.tasks import translate
 from tests import sweep_helpers
@@ -115,7 +116,7 @@ def test_lstsq_baseline_is_the_affine_least_squares_fit_on_train(pair):
   pred = np.hstack([test.a, np.ones((len(test), 1))]) @ w
   config = config.copy_and_resolve_references()
   config.baselines = ("lstsq",)
-  scores = translate.baselines(config, data)
+  scores = tasks.baselines(translate, config, data)
   want = _reference(pred, test.b)
   for key in ("mse", "r2", "recall@1", "mean_rank"):
     assert scores[f"baseline_lstsq/{key}"] == pytest.approx(

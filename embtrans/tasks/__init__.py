@@ -9,7 +9,8 @@ A task is a module chosen by `config.task` that provides:
   build(configs, datas, names, mesh) -> engine.program.Program
   is_closed_form(config)      a fit without training (e.g. lstsq) ...
   closed_form(config, data, name, prefix) -> (scores, artifacts)
-  baselines(config, data)     -> flat `baseline_<name>/...` scores
+and may provide (else the defaults below, `baselines` and `window_extras`):
+  baselines(config, data)     -> flat scores of the reference fits
   window_extras(config)       -> {name: value} logged with each window
 
 `embtrans.train` (one run) and `embtrans.sweep` (many cells) drive every
@@ -49,12 +50,20 @@ def member_configs(config: ml_collections.ConfigDict
   return out
 
 
-def closed_form_baselines(closed_form: Callable[..., tuple[dict, Any]],
-                          config: ml_collections.ConfigDict, data: Any
-                          ) -> dict[str, float]:
-  """`baseline_<name>/...` scores of each `config.baselines` entry, from a
-  task's `closed_form(config, data, name, prefix)`."""
+def baselines(task: ModuleType, config: ml_collections.ConfigDict, data: Any
+              ) -> dict[str, float]:
+  """The task's own `baselines`, else `baseline_<name>/...` scores of each
+  `config.baselines` entry from its `closed_form(config, data, name,
+  prefix)`."""
+  if hasattr(task, "baselines"):
+    return task.baselines(config, data)
   out = {}
   for name in config.baselines:
-    out.update(closed_form(config, data, name, f"baseline_{name}")[0])
+    out.update(task.closed_form(config, data, name, f"baseline_{name}")[0])
   return out
+
+
+def window_extras(task: ModuleType, config: ml_collections.ConfigDict
+                  ) -> dict[str, float]:
+  """The task's own `window_extras(config)`, else nothing."""
+  return task.window_extras(config) if hasattr(task, "window_extras") else {}

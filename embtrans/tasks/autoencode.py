@@ -43,7 +43,6 @@ import numpy as np
 
 from embtrans import models
 from embtrans import sharding
-from embtrans import tasks
 from embtrans.data import populations as pops_lib
 from embtrans.engine import feeds
 from embtrans.engine import members as members_lib
@@ -374,16 +373,6 @@ def closed_form(config: ml_collections.ConfigDict, data: Data, name: str,
   proj = data.memo[key]
   return score(config, data, proj(data.eval.x_a), proj(data.eval.x_b),
                prefix if prefix != "test" else None)
-
-
-def baselines(config: ml_collections.ConfigDict, data: Data) -> dict:
-  """`baseline_<name>/...` scores of each `config.baselines` entry."""
-  return tasks.closed_form_baselines(closed_form, config, data)
-
-
-def window_extras(config: ml_collections.ConfigDict) -> dict[str, float]:
-  del config
-  return {}
 
 
 def param_count(config: ml_collections.ConfigDict, data: Data) -> int:

@@ -36,7 +36,6 @@ from embtrans import losses
 from embtrans import metrics
 from embtrans import models
 from embtrans import sharding
-from embtrans import tasks
 from embtrans.data import build as build_lib
 from embtrans.data import pairing
 from embtrans.engine import feeds
@@ -379,16 +378,6 @@ def closed_form(config: ml_collections.ConfigDict, data: Data, name: str,
   if prefix == "test" and data.paired.val is not None:
     out.update(val_scores(data.paired.val, fitted(data.paired.val.a), config))
   return out, {"test_translated": translated}
-
-
-def baselines(config: ml_collections.ConfigDict, data: Data) -> dict:
-  """`baseline_<name>/...` scores of each `config.baselines` entry."""
-  return tasks.closed_form_baselines(closed_form, config, data)
-
-
-def window_extras(config: ml_collections.ConfigDict) -> dict[str, float]:
-  del config
-  return {}
 
 
 def param_count(config: ml_collections.ConfigDict, data: Data) -> int:
