@@ -92,7 +92,8 @@ def test_init_sentence_follows_the_numbers():
 
 def test_threshold_sentence_follows_the_numbers():
   at_92 = " ".join(fl.threshold_table(_main([0.5] * 5, (0.92,) * 5))[1])
-  assert "changes at 0.90 -> 0.95 (1 -> 0 cells" in at_92
+  assert ("changes at 0.90 -> 0.95 (1 -> 0 cells: head=perceiver-lr=0.0002-"
+          "latent_ln=False-batch=64-latent_init=bug leaves)") in at_92
   assert "seeds at 0.92–0.92" in at_92
   at_82 = " ".join(fl.threshold_table(_main([0.5] * 5, (0.82,) * 5))[1])
   assert "changes at 0.80 -> 0.85 (1 -> 0 cells" in at_82
@@ -132,7 +133,7 @@ def test_fraction_and_mechanism_sentences_follow_the_numbers():
           "final mass on the signal token 1.00x uniform") in text
   assert "std 1: entropy below 0.95 from step 50" in text
   frac = " ".join(fl.fraction_table(cells)[1])
-  assert "one token (LN off, lr 2e-4): mean pooling 2.0%, oracle 92.0%" in (
+  assert "one token (LN off, lr 0.0002): mean pooling 2.0%, oracle 92.0%" in (
       frac)
   assert "bug 5.0%, correct 50.4%" in frac
 

@@ -15,6 +15,29 @@ import numpy as np
 from embtrans.data import token_pairs
 
 
+def _place_signal(tokens, lengths, signal, signal_tokens: int,
+                  signal_fraction: float, rng):
+  """Writes the signal tokens; -> (tokens, mask [n, T] of the signal).
+
+  signal(shape) -> [n, *shape, d]: A u + marker * m + fresh noise.
+  """
+  n, num_tokens = tokens.shape[:2]
+  mask = np.zeros((n, num_tokens), bool)
+  if signal_fraction > 0:
+    count = np.maximum(1, np.rint(signal_fraction * lengths)).astype(int)
+    # Distinct positions: the `count` valid positions of smallest key.
+    keys = np.where(np.arange(num_tokens)[None, :] < lengths[:, None],
+                    rng.random((n, num_tokens)), np.inf)
+    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+    mask = rank < count[:, None]
+    return np.where(mask[..., None], signal((num_tokens,)), tokens), mask
+  for _ in range(signal_tokens):
+    pos = (rng.random(n) * lengths).astype(np.int64)
+    tokens[np.arange(n), pos] = signal(())
+    mask[np.arange(n), pos] = True
+  return tokens, mask
+
+
 def planted(num_train: int = 8192, num_test: int = 1024, num_tokens: int = 32,
             token_dim: int = 64, code_dim: int = 16, target_dim: int = 64,
             signal_tokens: int = 1, marker: float = 4.0, noise: float = 0.5,
@@ -48,22 +71,13 @@ def planted(num_train: int = 8192, num_test: int = 1024, num_tokens: int = 32,
   lengths = rng.integers(num_tokens // 2, num_tokens + 1, n).astype(np.int32)
   distract = rng.standard_normal((n, num_tokens, code_dim)) @ a
   tokens = distract + noise * rng.standard_normal((n, num_tokens, token_dim))
-  mask = np.zeros((n, num_tokens), bool)
-  if signal_fraction > 0:
-    count = np.maximum(1, np.rint(signal_fraction * lengths)).astype(int)
-    # Distinct positions: the `count` valid positions of smallest key.
-    keys = np.where(np.arange(num_tokens)[None, :] < lengths[:, None],
-                    rng.random((n, num_tokens)), np.inf)
-    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
-    mask = rank < count[:, None]
-    signal = (codes @ a + marker * m)[:, None, :] + noise * (
-        rng.standard_normal((n, num_tokens, token_dim)))
-    tokens = np.where(mask[..., None], signal, tokens)
-  for _ in range(signal_tokens if signal_fraction == 0 else 0):
-    pos = (rng.random(n) * lengths).astype(np.int64)
-    tokens[np.arange(n), pos] = (codes @ a + marker * m + noise *
-                                 rng.standard_normal((n, token_dim)))
-    mask[np.arange(n), pos] = True
+
+  def signal(k):
+    base = (codes @ a + marker * m).reshape((n,) + (1,) * len(k) +
+                                            (token_dim,))
+    return base + noise * rng.standard_normal((n,) + k + (token_dim,))
+  tokens, mask = _place_signal(tokens, lengths, signal, signal_tokens,
+                               signal_fraction, rng)
   tokens *= (np.arange(num_tokens)[None, :] < lengths[:, None])[..., None]
   targets = (codes @ b).astype(np.float32)
   tokens = tokens.astype(np.float32)

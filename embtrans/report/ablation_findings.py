@@ -269,18 +269,22 @@ def threshold_table(cells: Sequence[dict]) -> tuple[str, list[str]]:
     rows.append(f"| {f:.2f} | {runs}/{total} | {ncells} | {shared} | "
                 f"{by_std[0.02][0]}/{by_std[0.02][1]} | "
                 f"{by_std[1.0][0]}/{by_std[1.0][1]} |")
-    if last is not None and (ncells, shared) != last[1:]:
-      changes.append(f"{last[0]:.2f} -> {f:.2f} ({last[1]} -> {ncells} "
-                     f"cells; shared levels: {last[2]} -> {shared})")
-    last = (f, ncells, shared)
+    hit = {c["name"] for c in pool if st.plateaued(c, f)}
+    if last is not None and hit != last[1]:
+      moved = [f"{n} {'leaves' if n in last[1] else 'enters'}"
+               for n in sorted(hit ^ last[1])]
+      changes.append(f"{last[0]:.2f} -> {f:.2f} ({len(last[1])} -> "
+                     f"{len(hit)} cells: {', '.join(moved)})")
+    last = (f, hit)
   if changes:
     text = ("Sweeping the plateau threshold from "
             f"{THRESHOLDS[0]:.2f} to {THRESHOLDS[-1]:.2f} x ln(batch), the "
-            "set of plateaued cells changes at " + "; ".join(changes) + ".")
+            "set of cells with a plateaued seed changes at "
+            + "; ".join(changes) + ".")
   else:
     text = ("Sweeping the plateau threshold from "
             f"{THRESHOLDS[0]:.2f} to {THRESHOLDS[-1]:.2f} x ln(batch) leaves "
-            f"the plateaued cells unchanged ({last[1]} cells).")
+            f"the plateaued cells unchanged ({len(last[1])} cells).")
   return "\n".join(rows), [text] + _near_threshold(pool)
 
 
@@ -340,7 +344,7 @@ def _mechanism_sentences(sel: Sequence[dict], uniform: Sequence[dict]
       parts.append(f"std {fmt(float(level(c, 'std')))}: entropy {left}, "
                    f"final mass on the signal token {ratio:.2f}x uniform")
     if parts:
-      out.append(f"lr 2e-4, LN {fmt(ln)}, batch 64 — " + "; ".join(parts)
+      out.append(f"lr 0.0002, LN {fmt(ln)}, batch 64 — " + "; ".join(parts)
                  + ".")
   for c in uniform:
     if level(c, "uniform"):
@@ -420,7 +424,7 @@ def fraction_table(cells: Sequence[dict]) -> tuple[str, list[str]]:
     gap = st.fmt_interval((p["mean"], p["lo"], p["hi"], p["n"]), 100, 1)
     rows.append(f"| {_signal_share(bug)} | {zero:.1f} | {one:.1f} | "
                 f"{r1_text(bug)} | {r1_text(good)} | {gap} |")
-    out.append(f"{_signal_share(bug)} (LN off, lr 2e-4): mean pooling "
+    out.append(f"{_signal_share(bug)} (LN off, lr 0.0002): mean pooling "
                f"{zero:.1f}%, oracle {one:.1f}%, bug {100 * np.nanmean(list(st.seed_values(bug).values())):.1f}%, "
                f"correct {100 * np.nanmean(list(st.seed_values(good).values())):.1f}%; "
                f"correct − bug {gap} R@1 points ({_sign_text(p)}).")

@@ -58,6 +58,18 @@ def _wall_text(runs: Sequence[dict]) -> str:
           f"{runs[0].get('cpus')} cores shared with other work).")
 
 
+def program_minutes(cells: Sequence[dict]) -> float:
+  """Train + eval time summed over the cells' programs (from results.json;
+  counts every program, whichever sweep invocation ran it)."""
+  seen = {}
+  for c in cells:
+    r = c["results"]
+    if r.get("program") is not None:
+      seen[r["program"]] = (r.get("program_seconds") or 0.0) + (
+          r.get("eval_seconds") or 0.0)
+  return sum(seen.values()) / 60
+
+
 def setup(cells: Sequence[dict], meta: dict) -> list[str]:
   perceivers = [c for c in cells if fl.level(c, "head") == "perceiver"]
   cfg = (perceivers or cells)[0]["config"]
@@ -87,7 +99,9 @@ def setup(cells: Sequence[dict], meta: dict) -> list[str]:
       "- Budgets (steps at batch = epochs): " + ", ".join(
           f"{s} at {b} = {s * b / n:.1f}" for s, b in budgets) + "; seeds "
       "per cell: " + "/".join(str(s) for s in seeds) + ".",
-      f"- {len(cells)} cells. " + _wall_text(meta.get("runs", [])), ""]
+      f"- {len(cells)} cells. Programs' train + eval time summed: "
+      f"{program_minutes(cells):.1f} min. " + _wall_text(meta.get("runs", [])),
+      ""]
 
 
 def reproduce(meta: dict) -> list[str]:
@@ -174,6 +188,20 @@ _CUT = [
     "table.", ""]
 
 
+def findings(cells: Sequence[dict]) -> list[str]:
+  """The headline sentences (each also stands under its table below)."""
+  lines = [s for s in fl.init_findings(cells) if s.startswith("lr 0.0002")]
+  mech = fl.mechanism_table(cells)[1]
+  lines += mech
+  lines += fl.threshold_table(cells)[1][:1]
+  lines += fl.batch_table(cells)[1] + fl.fraction_table(cells)[1]
+  fault_cells = fl.of_part(cells, "faults")
+  if fault_cells:
+    lines += faults.table(fault_cells)[1]
+  return ["## Findings (computed; details under each table below)", ""] + [
+      f"- {s}" for s in lines] + [""]
+
+
 def readme(cells: Sequence[dict], meta: dict) -> str:
   """The report's Markdown."""
   lines = [f"# {meta.get('title', 'Perceiver latent-init ablation')}", "",
@@ -181,7 +209,7 @@ def readme(cells: Sequence[dict], meta: dict) -> str:
            "(`python -m embtrans.sweep`); every number and every sentence "
            "under a table is computed from that run.", ""]
   lines += setup(cells, meta) + reproduce(meta) + _DEFINITIONS
-  lines += references_table(cells)
+  lines += references_table(cells) + findings(cells)
   lines += _section("Scaled scores (batch 64; controls)", "",
                     fl.main_table(cells), [])
   table, _ = fl.paired_table(cells)
