@@ -16,8 +16,8 @@ latents, batch 64, steps = `pairs` / batch, one signal token, no fault):
             latents {on, off} at batch 64; 5 seeds where LN is off and lr is
             2e-4 (the cells that decide the verdict), 3 elsewhere.
   batch     batch 128 at the same examples (250 steps) and at the same
-            updates (500 steps) as batch 64: inits bug / correct, LN off,
-            lr 2e-4, 3 seeds.
+            updates (500 steps) as batch 64: inits bug / correct, LN off
+            and on, lr 2e-4, 3 seeds.
   control   uniform=True: cross-attention weights fixed uniform; and the
             attention pool at lr 2e-4.
   fraction  fraction=f: a share f of each item's tokens carries the signal
@@ -36,7 +36,7 @@ from embtrans import config_lib
 # (latent_init, latent_init_std): latent std 0.02, 0.1, 0.3, 1.0.
 INITS = (("bug", 0.02), ("std", 0.1), ("std", 0.3), ("correct", 0.02))
 LRS = (2e-4, 2e-3)
-FRACTIONS = (0.25, 1.0)
+FRACTIONS = (0.25, 0.5, 1.0)
 FAULTS = ("none", "shifted_pairs", "stop_gradient", "frozen_temperature",
           "collapsed_temperature", "unit_temperature", "gather_labels",
           "mrl_sum_logged", "loss_bits", "shifted_pairs+loss_bits",
@@ -120,10 +120,11 @@ def sweep(add, arg=None):
     add(head="perceiver", latent_init="bug", lr=lr, latent_ln=True,
         batch=64, uniform=True)
   add(head="attention_pool", lr=2e-4, batch=64)
-  for ln, steps in ((False, 250), (False, 500)):               # batch
-    for init in ("bug", "correct"):
-      add(head="perceiver", latent_init=init, lr=2e-4, latent_ln=ln,
-          batch=128, steps=steps)
+  for ln in (False, True):                                   # batch
+    for steps in (250, 500):
+      for init in ("bug", "correct"):
+        add(head="perceiver", latent_init=init, lr=2e-4, latent_ln=ln,
+            batch=128, steps=steps)
   for fraction in FRACTIONS:                                 # fraction
     for init in ("bug", "correct"):
       add(head="perceiver", latent_init=init, lr=2e-4, latent_ln=False,

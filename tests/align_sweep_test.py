@@ -52,7 +52,7 @@ def test_sweep_lists_the_issue_grid():
   assert uniform and all(c.config.model.uniform_attention for c in uniform)
   fractions = {c.config.data.get("signal_fraction") for c in cells
                if "fraction" in c.factors}
-  assert fractions == {0.25, 1.0}
+  assert fractions == {0.25, 0.5, 1.0}
   # Batch 128 at the same examples and at the same updates as batch 64.
   b128 = {c.config.num_train_steps for c in cells
           if c.config.batch_size == 128}

@@ -56,8 +56,8 @@ def _order(cell: dict) -> tuple:
   """By part; then LN (off first), lr, latent std, batch, steps."""
   parts = ("main", "control", "batch", "fraction", "faults")
   return (parts.index(fl.part(cell)), fl.level(cell, "head") != "perceiver",
-          bool(fl.level(cell, "uniform")), fl.level(cell, "ln"),
-          fl.level(cell, "lr") or 0.0, fl.level(cell, "std"),
+          bool(fl.level(cell, "uniform")), bool(fl.level(cell, "ln")),
+          fl.level(cell, "lr") or 0.0, fl.level(cell, "std") or 0.0,
           fl.level(cell, "batch"), fl.level(cell, "steps"),
           float(fl.level(cell, "fraction") or 0.0), cell["name"])
 

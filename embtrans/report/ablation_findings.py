@@ -34,6 +34,8 @@ FACTORS = (("std", "latent std"), ("lr", "lr"), ("ln", "LN on latents"),
 def level(cell: dict, key: str) -> Any:
   """A cell's factor, defaults filled in (std: the latent init's std)."""
   f = cell["factors"]
+  if key in ("std", "ln") and f.get("head", "perceiver") != "perceiver":
+    return None
   if key == "std":
     init = f.get("latent_init", "correct")
     return {"bug": 0.02, "correct": 1.0}.get(
@@ -393,7 +395,7 @@ def _batch_sentence(b64, same_ex, same_up, std, ln) -> str:
       d = st.unpaired(list(st.scaled_seeds(c).values()), base)
       parts.append(f"at {name} batch 128 minus batch 64 = {d['mean']:+.2f} "
                    f"[{d['lo']:+.2f}, {d['hi']:+.2f}]")
-  return (f"Latent std {fmt(std)}, LN {fmt(ln)}, lr 2e-4 (scaled score, "
+  return (f"Latent std {fmt(std)}, LN {fmt(ln)}, lr 0.0002 (scaled score, "
           "Welch 95% CI): " + "; ".join(parts) + ".")
 
 
@@ -402,7 +404,9 @@ def _batch_sentence(b64, same_ex, same_up, std, ln) -> str:
 
 def _signal_share(cell: dict) -> str:
   f = level(cell, "fraction")
-  return "one token" if not f else f"{fmt(float(f))} of the tokens"
+  if not f:
+    return "one token"
+  return "all tokens" if f == 1 else f"{fmt(float(f))} of the tokens"
 
 
 def fraction_table(cells: Sequence[dict]) -> tuple[str, list[str]]:

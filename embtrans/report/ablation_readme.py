@@ -53,9 +53,11 @@ def _wall_text(runs: Sequence[dict]) -> str:
   wall = sum(r.get("seconds", 0.0) for r in runs)
   loads = ", ".join(f"{r['load_avg_start']:.1f} -> {r['load_avg_end']:.1f}"
                     for r in runs if r.get("load_avg_start") is not None)
-  return (f"Sweep wall time {wall / 60:.1f} min ({len(runs)} "
-          f"invocation(s); 1-min load average at start -> end {loads} on "
-          f"{runs[0].get('cpus')} cores shared with other work).")
+  return (f"Recorded sweep invocations (sweep.jsonl): {wall / 60:.1f} min "
+          f"in {len(runs)}; 1-min load average at start -> end {loads} on "
+          f"{runs[0].get('cpus')} cores shared with other work (an "
+          "invocation stopped before its end is not recorded; the programs' "
+          "train + eval time counts every program).")
 
 
 def program_minutes(cells: Sequence[dict]) -> float:
@@ -156,8 +158,8 @@ def budget(cells: Sequence[dict], meta: dict) -> list[str]:
       continue
 
     def levels(key, sel=sel):
-      return "/".join(fl.fmt(v) for v in sorted({fl.level(c, key)
-                                                 for c in sel}, key=str))
+      found = {fl.level(c, key) for c in sel} - {None}
+      return "/".join(fl.fmt(v) for v in sorted(found, key=str)) or "—"
     rows.append(f"| {name} | {len(sel)} | "
                 f"{'/'.join(str(n) for n in sorted({len(st.seeds(c)) for c in sel}))}"
                 f" | {levels('std')} | {levels('lr')} | {levels('ln')} | "
