@@ -16,6 +16,7 @@ from embtrans.models import perceiver
 from embtrans.tasks import align_diagnostics
 from embtrans.tasks import align_faults
 from embtrans.tasks import align_scores
+from tests.align_helpers import fast_compile  # pylint: disable=unused-import
 
 
 def _perceiver(uniform):
@@ -38,6 +39,7 @@ def _perceiver(uniform):
   return run, params, lengths
 
 
+@pytest.mark.usefixtures("fast_compile")
 def test_forced_uniform_attention_is_exactly_uniform():
   run, params, lengths = _perceiver(True)
   _, weights, entropy = run(params)
@@ -51,6 +53,7 @@ def test_forced_uniform_attention_is_exactly_uniform():
   chex.assert_trees_all_equal(run(moved)[1], weights)
 
 
+@pytest.mark.usefixtures("fast_compile")
 def test_learned_attention_is_not_uniform():
   run, params, lengths = _perceiver(False)
   weights = np.asarray(run(params)[1])
@@ -121,6 +124,7 @@ def _np_infonce(a, b, scale, labels_ab, labels_ba):
   return -0.5 * (lsm1[rows, labels_ab].mean() + lsm0[labels_ba, rows].mean())
 
 
+@pytest.mark.usefixtures("fast_compile")
 def test_faulty_objectives_match_numpy():
   rng = np.random.default_rng(0)
   img, txt = rng.standard_normal((8, 16)), rng.standard_normal((8, 16))
@@ -139,6 +143,7 @@ def test_faulty_objectives_match_numpy():
         _np_infonce(img, t, s, labels, labels), rel=1e-4), fault
 
 
+@pytest.mark.usefixtures("fast_compile")
 def test_chance_level_is_the_logged_loss_when_all_logits_tie():
   batch, prefixes = 8, (4, 2, 1)
   same = jnp.ones((batch, 4))

@@ -125,7 +125,11 @@ def plot(panels: Sequence[tuple[str, list]], ylabel: str, path: pathlib.Path,
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
   axes[0][0].set_ylabel(ylabel)
-  axes[0][-1].legend(fontsize=6, loc="best")
+  if n == 1:
+    axes[0][0].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01,
+                                                                     0.5))
+  else:
+    axes[0][-1].legend(fontsize=6, loc="best")
   fig.tight_layout()
   fig.savefig(path, dpi=90)
   plt.close(fig)
