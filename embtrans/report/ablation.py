@@ -125,7 +125,9 @@ def plot(panels: Sequence[tuple[str, list]], ylabel: str, path: pathlib.Path,
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
   axes[0][0].set_ylabel(ylabel)
-  if n == 1:
+  if not axes[0][-1].get_legend_handles_labels()[0]:
+    pass  # Nothing plotted (e.g. a sweep without fault cells).
+  elif n == 1:
     axes[0][0].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01,
                                                                      0.5))
   else:
