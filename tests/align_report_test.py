@@ -1,111 +1,152 @@
-"""The ablation's findings: hand-built cells whose right answers are known,
-and the sentences change when the numbers do (no training)."""
+"""The ablation's report: hand-built cells whose right answers are known;
+the scaled score's anchors, and sentences that follow the numbers when they
+change (no training)."""
 
-import itertools
 import math
 
 import numpy as np
+import pytest
 
-from embtrans.report import ablation_findings as findings
+from embtrans.report import ablation_faults as faults
+from embtrans.report import ablation_findings as fl
+from embtrans.report import ablation_readme
+from embtrans.report import ablation_stats as st
 
-INITS, LRS, LNS, BATCHES = ("correct", "std", "bug"), (2e-4, 2e-3), (
-    True, False), (64, 128)
+ZERO, ONE = 0.02, 0.92  # mean pool + ridge, oracle (i2t R@1)
 
 
-def _cell(factors, plateau, seeds=3, steps=100):
-  """A cell whose seeds end at 0.95 ln(batch) (plateau) or 0.2 ln(batch)."""
-  chance = math.log(factors["batch"])
-  final = (0.95 if plateau else 0.2) * chance
-  r1 = 0.01 if plateau else 0.9
-  curves, results = {}, {"test/i2t/recall@1": r1,
-                         "test/mrl_256/i2t/recall@1": r1,
-                         "test/mrl_32/i2t/recall@1": 0.9 * r1,
-                         "reference_mean_pool_ridge/i2t/recall@1": 0.5}
-  for s in range(seeds):
-    curves[f"seed_{s}"] = [
-        {"step": 10, "train/loss_full": chance + 0.1,
-         "train/entropy/cross_attn_0": 0.9, "train/grad_norm/latents": 1.0},
-        {"step": steps, "train/loss_full": final,
-         "train/entropy/cross_attn_0": 0.95 if plateau else 0.1,
-         "train/grad_norm/latents": 0.5}]
-    results[f"seed_{s}/train/final_loss_full"] = final
-    results[f"seed_{s}/test/i2t/recall@1"] = r1
+def _cell(factors, r1, ratios, steps=500, logged=None, curve=None):
+  """A cell with per-seed i2t R@1 `r1` and final loss / ln(batch) `ratios`.
+
+  `logged`: per-seed logged-loss value (flat curves); `curve`: extra keys
+  logged at every step, {key: value}.
+  """
+  batch = factors.get("batch", 64)
+  chance = math.log(batch)
+  results = {"reference_mean_pool_ridge/i2t/recall@1": ZERO,
+             "reference_planted_oracle/i2t/recall@1": ONE,
+             "reference_mean_pool_ridge/t2i/recall@1": ZERO,
+             "reference_planted_oracle/t2i/recall@1": ONE,
+             "test/i2t/recall@1": float(np.mean(r1)),
+             "test/chance_i2t_recall@1": 1 / 1024}
+  curves = {}
+  for s, (r, q) in enumerate(zip(r1, ratios)):
+    results[f"seed_{s}/test/i2t/recall@1"] = r
+    results[f"seed_{s}/train/final_loss_full"] = q * chance
+    rows = []
+    for step in range(steps // 10, steps + 1, steps // 10):
+      row = {"step": step, "train/loss_full": q * chance, **(curve or {})}
+      if logged is not None:
+        row[faults.LOGGED] = logged[s]
+      rows.append(row)
+    curves[f"seed_{s}"] = rows
   name = "-".join(f"{k}={v}" for k, v in factors.items())
   return {"name": name, "factors": dict(factors), "results": results,
-          "curves": curves,
-          "config": {"batch_size": factors["batch"], "num_train_steps": steps,
-                     "mrl": {"prefixes": [256, 128, 64, 32]}}}
+          "curves": curves, "data": {"num_train_items": 8192,
+                                     "num_test_items": 1024},
+          "config": {"batch_size": batch, "num_train_steps": steps,
+                     "mrl": {"dim": 256, "prefixes": [256, 128, 64, 32],
+                             "weights": None},
+                     "model": {"num_latents": 64, "width": 32},
+                     "temperature": {"init_temperature": 0.07,
+                                     "max_logit_scale": 100.0},
+                     "optimizer": {"weight_decay": 1e-4,
+                                   "end_lr_fraction": 0.01,
+                                   "grad_clip": 1.0}}}
 
 
-def _grid(plateaus):
-  """The ablation's 24 Perceiver cells + 4 attention-pool cells; a cell
-  plateaus where `plateaus(init, lr, ln, batch)` says so."""
-  cells = [_cell(dict(head="perceiver", latent_init=i, lr=lr, latent_ln=ln,
-                      batch=b), plateaus(i, lr, ln, b))
-           for b, lr, i, ln in itertools.product(BATCHES, LRS, INITS, LNS)]
-  cells += [_cell(dict(head="attention_pool", lr=lr, batch=b), False)
-            for b, lr in itertools.product(BATCHES, LRS)]
-  return cells
+def _main(correct_r1, bug_ratios=(0.5,) * 5):
+  base = dict(head="perceiver", lr=2e-4, latent_ln=False, batch=64)
+  return [_cell(dict(base, latent_init="bug"), [0.05, 0.04, 0.06, 0.05,
+                                                 0.05], bug_ratios),
+          _cell(dict(base, latent_init="correct"), correct_r1, (0.3,) * 5)]
 
 
-def test_plateau_and_escape_are_read_from_the_numbers():
-  def cell(losses, batch=64):
-    curves = {f"seed_{i}": [{"step": s, "train/loss_full": v}
-                            for s, v in enumerate(seq, 1)]
-              for i, seq in enumerate(losses)}
-    finals = {f"seed_{i}/train/final_loss_full": seq[-1]
-              for i, seq in enumerate(losses)}
-    return {"curves": curves, "results": finals, "factors": {},
-            "config": {"batch_size": batch, "num_train_steps": 3}}
-  chance = math.log(64)
-  c = cell([[chance, chance, chance], [chance, 0.5 * chance, 0.1],
-            [chance, chance, 0.95 * chance]])
-  assert findings.plateaued_seeds(c) == 2
-  steps = findings.escape_steps(c)
-  assert np.isnan(steps[0]) and steps[1] == 2 and np.isnan(steps[2])
-  assert findings.escape_text(c) == "2 (2 never)"
-  # A NaN final loss (a diverged seed) counts as plateaued.
-  c["results"]["seed_1/train/final_loss_full"] = math.nan
-  assert findings.plateaued_seeds(c) == 3
+def test_scaled_score_is_0_at_mean_pool_and_1_at_the_oracle():
+  cell = _cell(dict(head="perceiver"), [ZERO, ONE, (ZERO + ONE) / 2],
+               (0.5,) * 3)
+  assert list(st.scaled_seeds(cell).values()) == pytest.approx([0, 1, 0.5])
+  assert st.scale(ZERO, ZERO, ONE) == 0 and st.scale(ONE, ZERO, ONE) == 1
 
 
-def test_findings_name_the_factors_that_make_the_plateau():
-  """Plateau exactly at lr 2e-4, LN off, batch 128 (the committed answer)."""
-  text = " ".join(findings.findings(_grid(
-      lambda i, lr, ln, b: lr == 2e-4 and not ln and b == 128)))
-  assert "9 of 72 Perceiver seed runs plateaued" in text
-  assert ("Every plateaued run has lr = 0.0002 (9/36 runs at that level "
-          "plateaued), LN on latents = off (9/36 runs at that level "
-          "plateaued), batch = 128 (9/36 runs at that level plateaued)."
-          ) in text
-  assert ("changing only latent init (to bug/correct/std) never removes it"
-          ) in text
-  assert "changing only lr (to 0.002) removes the plateau in every case" in (
-      text)
-  assert ("So std 0.02 by itself is not what makes it plateau here: the "
-          "N(0, 1) init plateaus as often (3/6 vs 6/12)") in text
-  assert "25 of 28 cells beat mean pooling + ridge (50.0%)" in text
+def test_interval_is_the_student_t_interval():
+  mean, lo, hi, n = st.interval([1.0, 2.0, 3.0])
+  # t_{0.975, 2} = 4.302653; sd = 1; half = 4.302653 / sqrt(3).
+  assert (mean, n) == (2.0, 3)
+  assert hi - mean == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
+  assert mean - lo == pytest.approx(hi - mean)
 
 
-def test_findings_change_when_the_init_makes_the_plateau():
-  """Plateau exactly where the latents are small (std, bug) and LN is off."""
-  text = " ".join(findings.findings(_grid(
-      lambda i, lr, ln, b: i != "correct" and not ln)))
-  assert "24 of 72 Perceiver seed runs plateaued" in text
-  assert "Every plateaued run has LN on latents = off" in text
-  assert "lr = 0.0002 (" not in text
-  assert ("changing only latent init (to bug/correct/std) removes it in 8 "
-          "of 16 cases") in text
-  assert ("So std 0.02 by itself makes it plateau more often here (12/12 vs "
-          "0/6 with N(0, 1))") in text
-  assert "changing only lr (to 0.0002/0.002) never removes it" in text
-  assert "20 of 28 cells beat mean pooling + ridge (50.0%)" in text
+def test_init_sentence_follows_the_numbers():
+  up = " ".join(fl.init_findings(_main([0.5, 0.45, 0.55, 0.5, 0.52])))
+  assert "lr 0.0002, LN off, batch 64: N(0, 1) minus the seed's bug" in up
+  assert "the interval lies above 0; N(0, 1) higher in 5 of 5" in up
+  down = " ".join(fl.init_findings(_main([0.03, 0.02, 0.04, 0.03, 0.03])))
+  assert "the interval lies below 0; N(0, 1) higher in 0 of 5" in down
+  mixed = " ".join(fl.init_findings(_main([0.06, 0.03, 0.07, 0.04, 0.05])))
+  assert "the interval includes 0; N(0, 1) higher in 2 of 5" in mixed
+  # The number itself: mean of the paired scaled differences.
+  diff = (np.mean([0.5, 0.45, 0.55, 0.5, 0.52]) - 0.05) / (ONE - ZERO)
+  assert f"= {diff:+.2f} [" in up
 
 
-def test_no_plateau_says_so():
-  text = " ".join(findings.findings(_grid(lambda *_: False)))
-  assert "No Perceiver seed run plateaued: every one of the 72 runs" in text
-  assert "does not make the Perceiver plateau here" in text
+def test_threshold_sentence_follows_the_numbers():
+  at_92 = " ".join(fl.threshold_table(_main([0.5] * 5, (0.92,) * 5))[1])
+  assert ("changes at 0.90 -> 0.95 (1 -> 0 cells: head=perceiver-lr=0.0002-"
+          "latent_ln=False-batch=64-latent_init=bug leaves)") in at_92
+  assert "seeds at 0.92–0.92" in at_92
+  at_82 = " ".join(fl.threshold_table(_main([0.5] * 5, (0.82,) * 5))[1])
+  assert "changes at 0.80 -> 0.85 (1 -> 0 cells" in at_82
+  never = " ".join(fl.threshold_table(_main([0.5] * 5, (0.2,) * 5))[1])
+  assert "leaves the plateaued cells unchanged (0 cells)" in never
+
+
+def _fault(name, logged, r1):
+  return _cell(dict(head="perceiver", latent_init="bug", lr=2e-3, batch=64,
+                    steps=100, fault=name), r1, (1.0,) * 3, steps=100,
+               logged=logged)
+
+
+def test_fault_sentences_follow_the_numbers():
+  found = [_fault("shifted_pairs+loss_bits", [6.0, 6.01, 5.99], [0.001] * 3),
+           _fault("shifted_pairs", [4.16, 4.17, 4.15], [0.001] * 3)]
+  text = " ".join(faults.table(found)[1])
+  assert ("flat at 6.0 ± 0.25 with chance retrieval: "
+          "shifted_pairs+loss_bits (second half 6.00") in text
+  assert "another level: shifted_pairs (4.16)" in text
+  assert "closest to the seed's 6.0: shifted_pairs+loss_bits 6.00" in text
+  # The same fault learning (high R@1) no longer reproduces the symptom.
+  found[0] = _fault("shifted_pairs+loss_bits", [6.0, 6.01, 5.99],
+                    [0.5] * 3)
+  text = " ".join(faults.table(found)[1])
+  assert "No injected fault gives a flat loss at 6.0" in text
+
+
+def test_fraction_and_mechanism_sentences_follow_the_numbers():
+  cells = _main([0.5, 0.45, 0.55, 0.5, 0.52])
+  cells[0]["curves"] = _cell({}, [0] * 5, [0.5] * 5, curve={
+      fl.ENTROPY: 0.99, fl.MASS: 0.07, fl.MASS_UNIFORM: 0.07})["curves"]
+  cells[1]["curves"] = _cell({}, [0] * 5, [0.3] * 5, curve={
+      fl.ENTROPY: 0.5, fl.MASS: 0.35, fl.MASS_UNIFORM: 0.07})["curves"]
+  text = " ".join(fl.mechanism_table(cells)[1])
+  assert ("std 0.02: entropy at or above 0.95 at every logged step to 500, "
+          "final mass on the signal token 1.00x uniform") in text
+  assert "std 1: entropy below 0.95 from step 50" in text
+  frac = " ".join(fl.fraction_table(cells)[1])
+  assert "one token (LN off, lr 0.0002): mean pooling 2.0%, oracle 92.0%" in (
+      frac)
+  assert "bug 5.0%, correct 50.4%" in frac
+
+
+def test_readme_is_written_from_the_cells():
+  cells = _main([0.5, 0.45, 0.55, 0.5, 0.52]) + [
+      _fault("loss_bits", [6.0] * 3, [0.9] * 3)]
+  text = ablation_readme.readme(cells, {"runs": [], "figures": ("a.png",)})
+  for title in ("## Paired comparisons across seeds",
+                "## Plateau threshold, swept", "## Fault injection",
+                "## Budget", "![a](a.png)"):
+    assert title in text
+  assert "| faults | 1 | 3 |" in text
 
 
 def test_a_rerun_program_logged_twice_reads_once_in_step_order():

@@ -27,21 +27,45 @@ def _metrics(path):
 
 def test_sweep_lists_the_issue_grid():
   cells = sweeps.collect_cells(sweeps.load_config_module(CONFIG), None)
-  perceivers = [c for c in cells if c.factors["head"] == "perceiver"]
-  assert len(perceivers) == 3 * 2 * 2 * 2 and len(cells) == 24 + 4
-  assert all(c.config.num_seeds == 3 and c.config.task == "align"
+  names = [c.name for c in cells]
+  main = [c for c in cells if set(c.factors) == {
+      "head", "latent_init", "lr", "latent_ln", "batch", "seeds"} or set(
+          c.factors) == {"head", "latent_init", "latent_init_std", "lr",
+                         "latent_ln", "batch", "seeds"}]
+  # Latent std {0.02, 0.1, 0.3, 1.0} x lr x LN on latents at batch 64.
+  assert len(main) == 4 * 2 * 2
+  stds = {(c.config.model.latent_init, c.config.model.latent_init_std)
+          for c in main}
+  assert {("std", 0.1), ("std", 0.3)} < stds
+  # >= 5 seeds where LN is off at lr 2e-4, 3 elsewhere.
+  assert {c.config.num_seeds for c in main
+          if not c.config.model.latent_layernorm and
+          c.config.optimizer.learning_rate == 2e-4} == {5}
+  assert all(c.config.num_seeds >= 3 and c.config.task == "align"
              for c in cells)
+  faults = [c for c in cells if "fault" in c.factors]
+  assert {c.config.fault for c in faults} >= {
+      "none", "shifted_pairs", "stop_gradient", "gather_labels",
+      "mrl_sum_logged", "collapsed_temperature", "frozen_temperature"}
+  assert all(c.config.get("fault", "none") == "none" for c in main)
+  uniform = [c for c in cells if c.factors.get("uniform")]
+  assert uniform and all(c.config.model.uniform_attention for c in uniform)
+  fractions = {c.config.data.get("signal_fraction") for c in cells
+               if "fraction" in c.factors}
+  assert fractions == {0.25, 0.5, 1.0}
+  # Batch 128 at the same examples and at the same updates as batch 64.
+  b128 = {c.config.num_train_steps for c in cells
+          if c.config.batch_size == 128}
+  b64 = {c.config.num_train_steps for c in main}
+  assert b64 == {500} and b128 == {250, 500}
   groups = sweeps.plan(cells, memo={})
-  # One program per (head, LN on latents, batch): init, lr, seed are members.
-  assert sorted(len(g.cells) for g in groups) == [2, 2, 6, 6, 6, 6]
+  # Init, init std, lr and seed are members of one program.
+  assert max(len(g.cells) for g in groups) == 8
+  assert len(set(names)) == len(names)
   bug = [c for c in cells
          if c.name == "perceiver-init=bug-lr=0.002-ln=off-b=64"]
   assert bug[0].config.model.latent_init == "bug"
   assert not bug[0].config.model.latent_layernorm
-  assert bug[0].config.optimizer.learning_rate == 2e-3
-  # Equal training pairs per cell: batch 64 runs twice the steps.
-  by_batch = {c.config.batch_size: c.config.num_train_steps for c in cells}
-  assert by_batch[64] == 2 * by_batch[128]
 
 
 @pytest.mark.usefixtures("fast_compile")
@@ -51,11 +75,11 @@ def test_mixed_program_member_equals_a_lone_run_then_reports(tmp_path):
                                f"latent_init=correct,lr=0.002,{TINY},seeds=1")
   lone = train.train_and_evaluate(config, str(lone_dir))
   lines = []
-  summary = sweeps.run(CONFIG, f"{TINY},seeds=2", str(tmp_path / "w"),
-                       only=f"{CORRECT}|{BUG}", print_fn=lines.append)
-  assert [r["members"] for r in summary["ran"]] == [4]
+  summary = sweeps.run(CONFIG, TINY, str(tmp_path / "w"),
+                       only=f"^({CORRECT}|{BUG})$", print_fn=lines.append)
+  assert [r["members"] for r in summary["ran"]] == [6]  # 2 cells x 3 seeds
   cells = tmp_path / "w" / "cells"
-  # Member (correct, lr 2e-3, seed 0) of the 4-member program == lone run.
+  # Member (correct, lr 2e-3, seed 0) of the 6-member program == lone run.
   alone = [r for r in _metrics(lone_dir / "metrics.jsonl")
            if "train/loss" in r]  # The last row holds the final results.
   member = _metrics(cells / CORRECT / "seed_0" / "metrics.jsonl")
@@ -78,8 +102,8 @@ def test_mixed_program_member_equals_a_lone_run_then_reports(tmp_path):
   assert other["reference_planted_oracle/i2t/recall@1"] == (
       lone["reference_planted_oracle/i2t/recall@1"])
   # Rerunning skips the finished program.
-  again = sweeps.run(CONFIG, f"{TINY},seeds=2", str(tmp_path / "w"),
-                     only=f"{CORRECT}|{BUG}", print_fn=lines.append)
+  again = sweeps.run(CONFIG, TINY, str(tmp_path / "w"),
+                     only=f"^({CORRECT}|{BUG})$", print_fn=lines.append)
   assert again["ran"] == [] and len(again["skipped"]) == 1
   assert dispatch.kind(tmp_path / "w") == "ablation"
   out = ablation.write_report(tmp_path / "w", str(tmp_path / "r"))
@@ -87,6 +111,6 @@ def test_mixed_program_member_equals_a_lone_run_then_reports(tmp_path):
     assert (out / name).stat().st_size > 0
   text = (out / "README.md").read_text()
   assert text.count("| perceiver | ") == 2
-  assert "## Findings" in text and "i2t R@1 @4" in text
-  assert "| planted_oracle |" in text and str(tmp_path) not in text
-  assert "--only='" in text and ":tiny=True,steps=4,seeds=2" in text
+  assert "## Paired comparisons across seeds" in text
+  assert "| one signal token |" in text and str(tmp_path) not in text
+  assert "--only='" in text and ":tiny=True,steps=4" in text

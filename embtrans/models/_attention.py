@@ -14,8 +14,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-# Sown under this name in the 'intermediates' collection.
+# Sown under these names in the 'intermediates' collection.
 ENTROPY = "attention_entropy"
+# [batch, keys]: attention weights averaged over heads and queries.
+KEY_WEIGHTS = "attention_key_weights"
 
 
 def check_heads(what: str, width: int, num_heads: int) -> int:
@@ -54,11 +56,14 @@ class MultiHeadAttention(nn.Module):
     num_heads: attention heads.
     head_dim: per-head width of queries, keys and values.
     out_dim: width of the output projection.
+    uniform: weights fixed at 1 / (valid keys) on every valid key (a
+      control: the queries and keys are then unused).
   """
 
   num_heads: int
   head_dim: int
   out_dim: int
+  uniform: bool = False
 
   @nn.compact
   def __call__(self, q_in: jax.Array, kv_in: jax.Array,
@@ -83,12 +88,23 @@ class MultiHeadAttention(nn.Module):
       mask = jnp.ones(kv_in.shape[:2], bool)
     big_neg = jnp.finfo(logits.dtype).min
     logits = jnp.where(mask[:, None, None, :], logits, big_neg)
-    weights = jax.nn.softmax(logits, axis=-1)
-    weights = jnp.where(mask[:, None, None, :], weights, 0.0)
+    if self.uniform:
+      weights = uniform_weights(mask, logits.shape)
+    else:
+      weights = jax.nn.softmax(logits, axis=-1)
+      weights = jnp.where(mask[:, None, None, :], weights, 0.0)
     self.sow("intermediates", ENTROPY,
              normalised_entropy(weights, jnp.sum(mask, axis=-1)))
+    self.sow("intermediates", KEY_WEIGHTS, jnp.mean(weights, axis=(1, 2)))
     out = jnp.einsum("bhqk,bkhe->bqhe", weights, v)
     return nn.DenseGeneral(self.out_dim, axis=(-2, -1), name="out")(out)
+
+
+def uniform_weights(mask: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+  """mask [batch, keys] -> [batch, heads, queries, keys] = mask / #valid."""
+  w = mask.astype(jnp.float32) / jnp.maximum(
+      jnp.sum(mask, axis=-1, keepdims=True), 1)
+  return jnp.broadcast_to(w[:, None, None, :], shape)
 
 
 class Mlp(nn.Module):

@@ -24,6 +24,10 @@ Latent initialisation (`latent_init`):
            (`nn.init.normal_(std=0.02)`). Empirical std 0.02; the first draw
            is discarded, so this is `std` without the truncation.
 
+`uniform_attention` fixes every cross-attention's weights at 1 / (valid
+tokens) (a control: the head then sees the mean of the token values, like
+mean pooling, whatever the latents and their init).
+
 `latent_layernorm` switches the LayerNorm on the latents where they enter each
 cross-attention as queries. The LN on the tokens (keys/values) and the pre-LNs
 of the MLP and self-attention blocks stay on either way.
@@ -77,6 +81,7 @@ class Model(nn.Module):
     latent_init: 'correct' | 'std' | 'bug' (see the module docstring).
     latent_init_std: sigma of 'std'.
     latent_layernorm: LayerNorm on the latents as cross-attention queries.
+    uniform_attention: cross-attention weights fixed uniform (a control).
   """
 
   out_dim: int
@@ -89,6 +94,7 @@ class Model(nn.Module):
   latent_init: str = "correct"
   latent_init_std: float = 0.02
   latent_layernorm: bool = True
+  uniform_attention: bool = False
 
   def __post_init__(self):
     _attention.check_heads("perceiver", self.width, self.num_heads)
@@ -105,16 +111,19 @@ class Model(nn.Module):
                        f"{self.latent_init_std}.")
     super().__post_init__()
 
-  def _attention(self, name: str) -> _attention.MultiHeadAttention:
+  def _attention(self, name: str, uniform: bool = False
+                 ) -> _attention.MultiHeadAttention:
     return _attention.MultiHeadAttention(
-        self.num_heads, self.width // self.num_heads, self.width, name=name)
+        self.num_heads, self.width // self.num_heads, self.width,
+        uniform=uniform, name=name)
 
   def _cross_block(self, i: int, x: jax.Array, kv: jax.Array,
                    mask: jax.Array | None) -> jax.Array:
     """x: [b, N, width] latents; kv: [b, T, d_in] normalised tokens."""
     q = nn.LayerNorm(name=f"latent_norm_{i}")(x) if (
         self.latent_layernorm) else x
-    x = x + self._attention(f"cross_attn_{i}")(q, kv, mask)
+    x = x + self._attention(f"cross_attn_{i}", self.uniform_attention)(
+        q, kv, mask)
     y = nn.LayerNorm(name=f"cross_mlp_norm_{i}")(x)
     return x + _attention.Mlp(self.mlp_ratio, name=f"cross_mlp_{i}")(y)
 

@@ -1,17 +1,16 @@
-"""The report of an ablation: a sweep of `align` cells -> table, curves,
-findings (`ablation_findings`).
+"""The report of the Perceiver ablation: a sweep of `align` cells -> tables,
+curves and findings (`ablation_readme`, `ablation_findings`,
+`ablation_faults`).
 
   python -m embtrans.sweep --config=configs/perceiver_ablation.py --workdir=W
   python -m embtrans.report W [--out=docs/results/perceiver_ablation]
 
 `python -m embtrans.report` sends a sweep workdir whose cells are task
-`align` here (`report/dispatch.py`). Writes <out>/README.md (the table: final
-loss next to ln(batch), R@1/5/10 in both directions, R@1 at each MRL prefix,
-mean +- std over seeds; the closed-form references; findings computed from the
-numbers) and the curves loss.png, entropy.png (cross-attention entropy),
-diagnostics.png (cosine between the output latents) and grad_latents.png.
-Default out: W/report. Reports already written into subdirectories of <out>
-are linked as supplementary runs.
+`align` here (`report/dispatch.py`). Writes <out>/README.md and the curves
+loss.png (full-dim InfoNCE), entropy.png (cross-attention entropy),
+signal_mass.png (attention on the signal tokens / uniform) of the batch-64
+cells, and faults.png (the logged loss of each injected fault). Default out:
+W/report.
 """
 
 from __future__ import annotations
@@ -20,16 +19,13 @@ import math
 import pathlib
 from typing import Any, Sequence
 
-import numpy as np
-
-from embtrans.report import ablation_findings as findings_lib
+from embtrans.report import ablation_faults
+from embtrans.report import ablation_findings as fl
+from embtrans.report import ablation_readme
 from embtrans.report import io
-from embtrans.report import tables
 
 TITLE = "Perceiver latent-init ablation"
-FIGURES = ("loss.png", "entropy.png", "diagnostics.png", "grad_latents.png")
-METRICS = ("i2t/recall@1", "i2t/recall@5", "i2t/recall@10", "t2i/recall@1",
-           "t2i/recall@5", "t2i/recall@10")
+FIGURES = ("loss.png", "entropy.png", "signal_mass.png", "faults.png")
 
 
 def _number(v: Any) -> Any:
@@ -57,125 +53,88 @@ def load_cells(workdir: pathlib.Path) -> list[dict[str, Any]]:
 
 
 def _order(cell: dict) -> tuple:
-  """Perceiver before attention pool; then batch, lr, LN, init."""
-  f = cell["factors"]
-  inits = ("correct", "std", "bug")
-  init = f.get("latent_init", "correct")
-  return (f.get("head") == "attention_pool", f.get("batch", 0),
-          f.get("lr", 0.0), not f.get("latent_ln", True),
-          inits.index(init) if init in inits else len(inits), cell["name"])
+  """By part; then LN (off first), lr, latent std, batch, steps."""
+  parts = ("main", "control", "batch", "fraction", "faults")
+  return (parts.index(fl.part(cell)), fl.level(cell, "head") != "perceiver",
+          bool(fl.level(cell, "uniform")), bool(fl.level(cell, "ln")),
+          fl.level(cell, "lr") or 0.0, fl.level(cell, "std") or 0.0,
+          fl.level(cell, "batch"), fl.level(cell, "steps"),
+          float(fl.level(cell, "fraction") or 0.0), cell["name"])
 
 
-def _pm(results: dict, key: str, scale: float = 100.0, digits: int = 1
-        ) -> str:
-  if key not in results:
-    return "—"
-  mean, std = results[key] * scale, results.get(f"{key}/std", 0.0) * scale
-  return f"{mean:.{digits}f} ± {std:.{digits}f}"
+COLORS = {0.02: "tab:red", 0.1: "tab:orange", 0.3: "tab:olive",
+          1.0: "tab:green"}
 
 
-def _label(cell: dict) -> list[str]:
-  f = cell["factors"]
-  if f.get("head") == "attention_pool":
-    return ["attention pool", "—", f"{f['lr']:g}", "—", str(f["batch"])]
-  return ["perceiver", f.get("latent_init", "correct"), f"{f['lr']:g}",
-          "on" if f.get("latent_ln", True) else "off", str(f["batch"])]
+def _panels(cells: Sequence[dict], key: str, ratio_to: str | None = None
+            ) -> list[tuple[str, list]]:
+  """Batch-64 main cells + the uniform control: a panel per (lr, LN), a
+  line per latent std (mean over seeds)."""
+  sel = [c for c in fl.of_part(cells, "main") + fl.of_part(cells, "control")
+         if fl.level(c, "head") == "perceiver"]
+  panels = []
+  for lr in fl.LRS:
+    for ln in (False, True):
+      lines = []
+      for c in sel:
+        uniform = bool(fl.level(c, "uniform"))
+        if fl.level(c, "lr") != lr or (not uniform and
+                                       fl.level(c, "ln") != ln):
+          continue
+        steps, values = fl.curve(c, key)
+        if ratio_to and len(steps):
+          values = values / fl.curve(c, ratio_to)[1]
+        std = float(fl.level(c, "std"))
+        label = "uniform attention" if uniform else f"latent std {std:g}"
+        lines.append((label, steps, values,
+                      "k" if uniform else COLORS.get(std, "tab:blue"),
+                      ":" if uniform else "-"))
+      if lines:
+        panels.append((f"lr {lr:g}, LN on latents {fl.fmt(ln)}", lines))
+  return panels
 
 
-def table(cells: Sequence[dict]) -> str:
-  """The Markdown table (recalls in %, mean ± std over seeds)."""
-  prefixes = cells[0]["config"]["mrl"]["prefixes"]
-  head = (["head", "latent init", "lr", "LN on latents", "batch",
-           "final loss", "ln(batch)", "plateaued seeds",
-           "steps to leave chance"] +
-          [f"{m.replace('/recall@', ' R@')}" for m in METRICS] +
-          [f"i2t R@1 @{p}" for p in prefixes])
-  body = []
-  for cell in cells:
-    r = cell["results"]
-    row = _label(cell) + [
-        _pm(r, "train/final_loss_full", 1.0, 2),
-        f"{r['train/final_ln_batch']:.2f}",
-        f"{findings_lib.plateaued_seeds(cell)}/{len(cell['curves'])}",
-        findings_lib.escape_text(cell)]
-    row += [_pm(r, f"test/{m}") for m in METRICS]
-    row += [_pm(r, f"test/mrl_{p}/i2t/recall@1") for p in prefixes]
-    body.append(row)
-  return tables.markdown_table(head, body)
+def _fault_panels(cells: Sequence[dict]) -> list[tuple[str, list]]:
+  sel = fl.of_part(cells, "faults")
+  lines = []
+  for i, c in enumerate(sel):
+    steps, values = fl.curve(c, ablation_faults.LOGGED)
+    lines.append((ablation_faults.fault_name(c), steps, values,
+                  f"C{i % 10}", "-" if i < 10 else "--"))
+  return [("logged loss per fault (seed's level dashed)", lines)] if lines else []
 
 
-def _mean_curve(cell: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
-  runs = [r for r in cell["curves"].values() if r and key in r[0]]
-  if not runs:
-    return np.zeros(0), np.zeros(0)
-  n = min(len(r) for r in runs)
-  steps = np.array([row["step"] for row in runs[0][:n]])
-  values = np.array([[row[key] for row in r[:n]] for r in runs])
-  return steps, np.nanmean(values, axis=0)
-
-
-def plot(cells: Sequence[dict], key: str, ylabel: str, path: pathlib.Path,
-         chance: bool = False, log: bool = False) -> None:
-  """One panel per (batch, lr); a line per init x LN (mean over seeds)."""
+def plot(panels: Sequence[tuple[str, list]], ylabel: str, path: pathlib.Path,
+         hline: float | None = None, log: bool = False) -> None:
+  """One axis per (title, [(label, steps, values, color, style)])."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  panels = sorted({(c["factors"]["batch"], c["factors"]["lr"])
-                   for c in cells})
-  fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4),
-                           squeeze=False, sharey=True)
-  colors = {"correct": "tab:green", "std": "tab:orange", "bug": "tab:red",
-            "pool": "tab:blue"}
-  for ax, (batch, lr) in zip(axes[0], panels):
-    for cell in cells:
-      f = cell["factors"]
-      if (f["batch"], f["lr"]) != (batch, lr):
-        continue
-      steps, values = _mean_curve(cell, key)
-      if not len(steps):
-        continue
-      pool = f.get("head") == "attention_pool"
-      init = "pool" if pool else f.get("latent_init", "correct")
-      ln = f.get("latent_ln", True)
-      ax.plot(steps, values, color=colors.get(init, "k"),
-              ls="-" if ln else "--", lw=1.4,
-              label="attention pool" if pool else
-              f"{init}, LN {'on' if ln else 'off'}")
-    if chance:
-      real = [c["config"]["batch_size"] for c in cells
-              if c["factors"]["batch"] == batch][0]
-      ax.axhline(np.log(real), color="gray", lw=0.8, ls=":",
-                 label="ln(batch)")
+  n = max(1, len(panels))
+  fig, axes = plt.subplots(1, n, figsize=(4.2 * n + (3 if n == 1 else 0),
+                                          3.4), squeeze=False, sharey=True)
+  for ax, (title, lines) in zip(axes[0], panels):
+    for label, steps, values, color, style in lines:
+      if len(steps):
+        ax.plot(steps, values, color=color, ls=style, lw=1.4, label=label)
+    if hline is not None:
+      ax.axhline(hline, color="gray", lw=0.8, ls="--")
     if log:
       ax.set_yscale("log")
-    ax.set_title(f"batch {batch}, lr {lr:g}", fontsize=10)
+    ax.set_title(title, fontsize=9)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
   axes[0][0].set_ylabel(ylabel)
-  axes[0][-1].legend(fontsize=7, loc="best")
+  if not axes[0][-1].get_legend_handles_labels()[0]:
+    pass  # Nothing plotted (e.g. a sweep without fault cells).
+  elif n == 1:
+    axes[0][0].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01,
+                                                                     0.5))
+  else:
+    axes[0][-1].legend(fontsize=6, loc="best")
   fig.tight_layout()
   fig.savefig(path, dpi=90)
   plt.close(fig)
-
-
-def _supplements(out_dir: pathlib.Path) -> list[tuple[str, str]]:
-  """(subdir, title) of reports written into subdirectories of `out_dir`."""
-  found = []
-  for readme in sorted(out_dir.glob("*/README.md")):
-    title = readme.read_text().splitlines()[0].lstrip("# ").strip()
-    found.append((readme.parent.name, title))
-  return found
-
-
-def references(cells: Sequence[dict]) -> list[dict[str, Any]]:
-  """[{'method': name, 'i2t/recall@1': ...}] from the cells' results
-  (`reference_<name>/<score>`; every cell of one data set has the same)."""
-  found: dict[str, dict[str, Any]] = {}
-  for key, value in cells[0]["results"].items():
-    name, sep, score = key.partition("/")
-    if sep and name.startswith("reference_"):
-      found.setdefault(name.removeprefix("reference_"), {})[score] = value
-  return [{"method": name, **scores} for name, scores in found.items()]
 
 
 def _shown_path(path: str, anchor: str) -> str:
@@ -207,22 +166,19 @@ def write_report(workdir: str | pathlib.Path, out: str | None = None,
   out_dir = pathlib.Path(out) if out else root / "report"
   out_dir.mkdir(parents=True, exist_ok=True)
   cells = load_cells(root)
-  perceivers = [c for c in cells
-                if c["factors"].get("head") != "attention_pool"]
-  plot(cells, "train/loss_full", "InfoNCE (full dim)", out_dir / "loss.png",
-       chance=True)
-  plot(perceivers or cells, "train/entropy/cross_attn_0",
-       "cross-attention entropy (1 = uniform)", out_dir / "entropy.png")
-  plot(perceivers or cells, "train/latent_cosine/output",
-       "cosine between output latents", out_dir / "diagnostics.png")
-  plot(cells, "train/grad_norm/latents", "gradient norm of the latents",
-       out_dir / "grad_latents.png", log=True)
+  plot(_panels(cells, "train/loss_full"), "InfoNCE (full dim)",
+       out_dir / "loss.png", hline=math.log(64))
+  plot(_panels(cells, fl.ENTROPY), "cross-attention entropy (1 = uniform)",
+       out_dir / "entropy.png")
+  plot(_panels(cells, fl.MASS, fl.MASS_UNIFORM),
+       "attention on signal tokens / uniform", out_dir / "signal_mass.png")
+  plot(_fault_panels(cells), "logged loss", out_dir / "faults.png",
+       hline=ablation_faults.SEED_LOSS, log=True)
   runs = [dict(r, config=_shown_path(r.get("config", ""), "configs"))
           for r in io.sweep_runs(root)]
-  meta = {"runs": runs, "references": references(cells),
-          "title": title or default_title(runs),
-          "supplements": _supplements(out_dir),
+  meta = {"runs": runs, "title": title or default_title(runs),
+          "figures": FIGURES,
           "out": _shown_path(str(out), "docs") if out else ""}
-  text = findings_lib.readme(cells, table(cells), meta)
+  text = ablation_readme.readme(cells, meta)
   (out_dir / "README.md").write_text(text, encoding="utf-8")
   return out_dir

@@ -1,523 +1,435 @@
-"""Findings of the init ablation, computed from its own numbers.
+"""Tables and findings of the init ablation, computed from its own numbers.
 
-A seed run *plateaus* when its final full-dim InfoNCE (mean of the last log
-window) is at least PLATEAU_FRACTION x ln(batch): the loss never left the
-chance level of a symmetric InfoNCE. The statements below are generated from
-the cells' results, so a rerun with other numbers rewrites them.
+Cells are read by part (`part`): `main` (latent std x lr x LN on latents at
+batch 64), `batch` (batch 128 at equal examples / equal updates), `control`
+(forced-uniform attention, attention pool), `fraction` (share of signal
+tokens), `faults` (`ablation_faults.py`). Scores are scaled between the
+mean-pool reference (0) and the planted oracle (1) (`ablation_stats`), with
+95% Student-t intervals over seeds. A seed run *plateaus* at threshold f when
+its final full-dim InfoNCE is >= f x ln(batch); f is swept over THRESHOLDS.
+Every sentence below is generated from the cells' results and curves.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from embtrans.report import ablation_stats as st
+
 PLATEAU_FRACTION = 0.9
-FACTORS = (("latent_init", "latent init"), ("lr", "lr"),
-           ("latent_ln", "LN on latents"), ("batch", "batch"))
+THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))
+LRS = (2e-4, 2e-3)
+STDS = (0.02, 0.1, 0.3, 1.0)
+ENTROPY = "train/entropy/cross_attn_0"
+MASS = "train/signal_mass/cross_attn_0"
+MASS_UNIFORM = "train/signal_mass/uniform"
+# Where the plateau verdict's runs differ (factor, label).
+FACTORS = (("std", "latent std"), ("lr", "lr"), ("ln", "LN on latents"),
+           ("batch", "batch"), ("steps", "steps"))
 
 
-def _seeds(cell: dict) -> list[str]:
-  return sorted(cell["curves"]) or ["seed_0"]
+def level(cell: dict, key: str) -> Any:
+  """A cell's factor, defaults filled in (std: the latent init's std)."""
+  f = cell["factors"]
+  if key in ("std", "ln") and f.get("head", "perceiver") != "perceiver":
+    return None
+  if key == "std":
+    init = f.get("latent_init", "correct")
+    return {"bug": 0.02, "correct": 1.0}.get(
+        init, f.get("latent_init_std", 0.02))
+  if key == "ln":
+    return f.get("latent_ln", True)
+  if key == "steps":
+    return cell["config"]["num_train_steps"]
+  if key == "batch":
+    return cell["config"]["batch_size"]
+  defaults = {"latent_init": "correct", "head": "perceiver", "batch": 64,
+              "uniform": False, "fraction": 0.0, "fault": None}
+  return f.get(key, defaults.get(key))
 
 
-def _seed_value(cell: dict, seed: str, key: str) -> float:
-  r = cell["results"]
-  return float(r.get(f"{seed}/{key}", r.get(key, np.nan)))
+def part(cell: dict) -> str:
+  f = cell["factors"]
+  if "fault" in f:
+    return "faults"
+  if "fraction" in f:
+    return "fraction"
+  if f.get("uniform") or f.get("head") == "attention_pool":
+    return "control"
+  if f.get("batch", 64) != 64 or "steps" in f:
+    return "batch"
+  return "main"
 
 
-def seed_losses(cell: dict) -> np.ndarray:
-  return np.array([_seed_value(cell, s, "train/final_loss_full")
-                   for s in _seeds(cell)])
-
-
-def seed_recalls(cell: dict, key: str = "test/i2t/recall@1") -> np.ndarray:
-  return np.array([_seed_value(cell, s, key) for s in _seeds(cell)])
-
-
-def chance_loss(cell: dict) -> float:
-  return math.log(cell["config"]["batch_size"])
-
-
-def plateaued_seeds(cell: dict) -> int:
-  """Seeds whose final loss is >= PLATEAU_FRACTION ln(batch), or NaN."""
-  losses = seed_losses(cell)
-  return int(np.sum(~(losses < PLATEAU_FRACTION * chance_loss(cell))))
-
-
-def escape_steps(cell: dict) -> np.ndarray:
-  """Per seed: first logged step with loss < PLATEAU_FRACTION ln(batch).
-
-  NaN for a seed that never got there (a plateau within the budget).
-  """
-  bar = PLATEAU_FRACTION * chance_loss(cell)
-  out = []
-  for seed in _seeds(cell):
-    rows = cell["curves"].get(seed, [])
-    hit = [r["step"] for r in rows if r.get("train/loss_full", np.inf) < bar]
-    out.append(float(hit[0]) if hit else np.nan)
-  return np.array(out)
-
-
-def escape_text(cell: dict) -> str:
-  steps = escape_steps(cell)
-  done = steps[np.isfinite(steps)]
-  if not len(done):
-    return "never"
-  text = f"{np.mean(done):.0f}"
-  return text + (f" ({len(steps) - len(done)} never)" if len(done) < len(
-      steps) else "")
-
-
-def _level(cell: dict, factor: str) -> Any:
-  defaults = {"latent_init": "correct", "latent_ln": True}
-  return cell["factors"].get(factor, defaults.get(factor))
-
-
-def _fmt(v: Any) -> str:
+def fmt(v: Any) -> str:
   if isinstance(v, bool):
     return "on" if v else "off"
   return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def factor_table(cells: Sequence[dict]) -> tuple[str, dict]:
-  """Per factor level: plateaued seeds, mean i2t R@1, mean loss / ln B."""
-  rows = ["| factor | level | plateaued seeds | mean i2t R@1 (%) | "
-          "mean final loss / ln(batch) |", "|---|---|---|---|---|"]
-  stats: dict = {}
-  for key, label in FACTORS:
-    for level in sorted({_level(c, key) for c in cells}, key=str):
-      sel = [c for c in cells if _level(c, key) == level]
-      plateau = sum(plateaued_seeds(c) for c in sel)
-      runs = sum(len(_seeds(c)) for c in sel)
-      r1 = np.nanmean(np.concatenate([seed_recalls(c) for c in sel]))
-      rel = np.nanmean(np.concatenate([seed_losses(c) / chance_loss(c)
-                                       for c in sel]))
-      stats[(key, level)] = (plateau, runs, r1)
-      rows.append(f"| {label} | {_fmt(level)} | {plateau}/{runs} | "
-                  f"{100 * r1:.1f} | {rel:.2f} |")
+def init_label(cell: dict) -> str:
+  init = level(cell, "latent_init")
+  return f"{init} (std {fmt(float(level(cell, 'std')))})"
+
+
+def find(cells: Sequence[dict], **want) -> dict | None:
+  """The one cell whose levels match `want` (None if none)."""
+  for c in cells:
+    if all(level(c, k) == v for k, v in want.items()):
+      return c
+  return None
+
+
+def of_part(cells: Sequence[dict], name: str) -> list[dict]:
+  return [c for c in cells if part(c) == name]
+
+
+def curve(cell: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
+  """(steps, mean over seeds) of a logged key (empty if not logged)."""
+  runs = [r for r in cell["curves"].values() if r and key in r[0]]
+  if not runs:
+    return np.zeros(0), np.zeros(0)
+  n = min(len(r) for r in runs)
+  steps = np.array([row["step"] for row in runs[0][:n]])
+  return steps, np.nanmean([[row.get(key, np.nan) for row in r[:n]]
+                            for r in runs], axis=0)
+
+
+def at_fraction(cell: dict, key: str, frac: float) -> float:
+  """The mean curve of `key` at the logged step nearest frac x the run."""
+  steps, values = curve(cell, key)
+  if not len(steps):
+    return math.nan
+  return float(values[int(np.argmin(np.abs(steps - frac * steps[-1])))])
+
+
+def scaled_text(cell: dict) -> str:
+  return st.fmt_interval(st.interval(list(st.scaled_seeds(cell).values())))
+
+
+def r1_text(cell: dict) -> str:
+  return st.fmt_interval(st.interval(list(st.seed_values(cell).values())),
+                         100, 1)
+
+
+# --- Main cells: scaled scores, paired comparisons, the std sweep. ---
+
+
+def main_table(cells: Sequence[dict]) -> str:
+  """Main + control cells: scores with 95% intervals, attention at the end."""
+  rows = ["| head | latent init | lr | LN on latents | seeds | final loss / "
+          "ln(batch) | i2t R@1 (%) [95% CI] | scaled score [95% CI] | "
+          "attention entropy (end) | signal mass / uniform (end) |",
+          "|---|---|---:|---|---:|---|---|---|---:|---:|"]
+  for c in of_part(cells, "main") + of_part(cells, "control"):
+    head = level(c, "head")
+    if level(c, "uniform"):
+      head = "perceiver, uniform attention"
+    init = "—" if head == "attention_pool" else init_label(c)
+    ln = "—" if head == "attention_pool" else fmt(level(c, "ln"))
+    ratio = at_fraction(c, MASS, 1) / at_fraction(c, MASS_UNIFORM, 1)
+    rows.append(
+        f"| {head} | {init} | {fmt(level(c, 'lr'))} | {ln} | "
+        f"{len(st.seeds(c))} | "
+        f"{st.fmt_interval(st.interval(st.loss_ratios(c)))} | {r1_text(c)} "
+        f"| {scaled_text(c)} | {at_fraction(c, ENTROPY, 1):.2f} | "
+        f"{ratio:.2f} |")
+  return "\n".join(rows)
+
+
+def _pairs(cells: Sequence[dict]) -> list[tuple[str, str, dict, dict]]:
+  """(comparison, setting, a, b) of main cells that differ in one factor."""
+  main = of_part(cells, "main")
+  out = []
+  for ln in (False, True):
+    for lr in LRS:
+      bug = find(main, std=0.02, lr=lr, ln=ln)
+      for std in (1.0, 0.3, 0.1):
+        other = find(main, std=std, lr=lr, ln=ln)
+        if bug and other:
+          out.append((f"latent std {fmt(std)} − 0.02 (bug)",
+                      f"lr {fmt(lr)}, LN {fmt(ln)}", other, bug))
+  for std in (0.02, 1.0):
+    for lr in LRS:
+      on, off = (find(main, std=std, lr=lr, ln=x) for x in (True, False))
+      if on and off:
+        out.append(("LN on − LN off", f"latent std {fmt(std)}, lr "
+                    f"{fmt(lr)}", on, off))
+  return out
+
+
+def paired_table(cells: Sequence[dict]) -> tuple[str, list[dict]]:
+  """Paired differences of scaled scores (same seed: same data order)."""
+  rows = ["| comparison | setting | seeds paired | mean difference of "
+          "scaled scores [95% CI] | seeds where the first is higher |",
+          "|---|---|---:|---|---:|"]
+  stats = []
+  for name, setting, a, b in _pairs(cells):
+    p = st.paired(st.scaled_seeds(a), st.scaled_seeds(b))
+    stats.append(dict(p, name=name, setting=setting))
+    rows.append(f"| {name} | {setting} | {p['n']} | "
+                f"{st.fmt_interval((p['mean'], p['lo'], p['hi'], p['n']))} "
+                f"| {p['wins']}/{p['n']} |")
   return "\n".join(rows), stats
 
 
-def _shared_levels(plateaued: Sequence[dict]) -> list[tuple[str, Any]]:
-  """(factor, level) pairs that every plateaued cell has."""
+def _sign_text(p: dict) -> str:
+  if not np.isfinite(p["lo"]):
+    return "no interval (fewer than two paired seeds)"
+  if p["lo"] > 0:
+    return "the interval lies above 0"
+  if p["hi"] < 0:
+    return "the interval lies below 0"
+  return "the interval includes 0"
+
+
+def init_findings(cells: Sequence[dict]) -> list[str]:
+  """One sentence per (lr, LN): N(0, 1) against the seed's bug init."""
+  _, stats = paired_table(cells)
   out = []
-  for key, _ in FACTORS:
-    levels = {_level(c, key) for c in plateaued}
-    if len(levels) == 1:
-      out.append((key, levels.pop()))
-  return out
-
-
-def _budget_note(cells: Sequence[dict]) -> list[str]:
-  steps = {c["config"]["batch_size"]: c["config"]["num_train_steps"]
-           for c in cells}
-  if len(set(steps.values())) < 2:
-    return []
-  return ["Batch and steps are tied here (" + ", ".join(
-      f"batch {b}: {n} steps" for b, n in sorted(steps.items())) + "; every "
-          "cell saw the same number of training pairs), so 'batch' below "
-          "also means 'number of updates'."]
-
-
-def _neighbour(cells: Sequence[dict], cell: dict, key: str
-               ) -> list[dict]:
-  """Cells equal to `cell` in every factor but `key`."""
-  others = [k for k, _ in FACTORS if k != key]
-  return [c for c in cells if c is not cell and all(
-      _level(c, k) == _level(cell, k) for k in others)]
-
-
-def _counterfactuals(cells: Sequence[dict], plateaued: Sequence[dict]
-                     ) -> list[str]:
-  """For each factor: does changing only it remove the plateau?"""
-  labels = dict(FACTORS)
-  out = []
-  for key, _ in FACTORS:
-    pairs = [(c, n) for c in plateaued for n in _neighbour(cells, c, key)]
-    if not pairs:
+  for p in stats:
+    if not p["name"].startswith("latent std 1 "):
       continue
-    cured = [n for _, n in pairs if not plateaued_seeds(n)]
-    levels = sorted({_fmt(_level(n, key)) for _, n in pairs})
-    if len(cured) == len(pairs):
-      verb = "removes the plateau in every case"
-    elif not cured:
-      verb = "never removes it (those cells plateau too)"
-    else:
-      verb = f"removes it in {len(cured)} of {len(pairs)} cases"
-    out.append(f"changing only {labels[key]} (to {'/'.join(levels)}) {verb}")
+    out.append(
+        f"{p['setting']}, batch 64: N(0, 1) minus the seed's bug init "
+        f"(std 0.02) = {p['mean']:+.2f} [{p['lo']:+.2f}, {p['hi']:+.2f}] "
+        f"in scaled score over {p['n']} paired seeds ({_sign_text(p)}; "
+        f"N(0, 1) higher in {p['wins']} of {p['n']}).")
   return out
 
 
-def _which_factor(cells: Sequence[dict], stats: dict) -> list[str]:
-  plateaued = [c for c in cells if plateaued_seeds(c)]
-  total = sum(plateaued_seeds(c) for c in cells)
-  runs = sum(len(_seeds(c)) for c in cells)
-  if not plateaued:
-    return [f"No Perceiver seed run plateaued: every one of the {runs} runs "
-            f"ended below {PLATEAU_FRACTION} x ln(batch). Within this grid "
-            "no factor makes the Perceiver plateau."]
-  out = [f"{total} of {runs} Perceiver seed runs plateaued (final loss >= "
-         f"{PLATEAU_FRACTION} x ln(batch)), in {len(plateaued)} cells: "
-         + ", ".join(c["name"] for c in plateaued) + "."]
-  shared = _shared_levels(plateaued)
-  labels = dict(FACTORS)
-  if shared:
-    out.append("Every plateaued run has " + ", ".join(
-        f"{labels[k]} = {_fmt(v)} ({stats[(k, v)][0]}/{stats[(k, v)][1]} "
-        "runs at that level plateaued)" for k, v in shared) + ".")
-  else:
-    out.append("No single factor level is shared by all plateaued runs.")
-  flips = _counterfactuals(cells, plateaued)
-  if flips:
-    out.append("Starting from a plateaued cell, " + "; ".join(flips) + ".")
-  return out
-
-
-def _std_alone(cells: Sequence[dict]) -> list[str]:
-  """Does init std 0.02 by itself (the baseline's lr 2e-4) plateau?"""
-  out = []
-  for ln in (True, False):
-    base = [c for c in cells if _level(c, "lr") == 2e-4 and
-            _level(c, "latent_ln") == ln]
-    by_init = {i: [c for c in base if _level(c, "latent_init") == i]
-               for i in ("correct", "std", "bug")}
-    if not by_init["std"] or not by_init["correct"]:
-      continue
-    parts = []
-    for init, sel in by_init.items():
-      if not sel:
+def std_table(cells: Sequence[dict]) -> tuple[str, list[str]]:
+  """Scaled score by latent std, per (LN, lr); a sentence per row."""
+  main = of_part(cells, "main")
+  rows = ["| LN on latents | lr | " + " | ".join(
+      f"std {fmt(s)}" for s in STDS) + " |",
+          "|---|---:|" + "---|" * len(STDS)]
+  sentences = []
+  for ln in (False, True):
+    for lr in LRS:
+      found = [find(main, std=s, lr=lr, ln=ln) for s in STDS]
+      if not any(found):
         continue
-      p = sum(plateaued_seeds(c) for c in sel)
-      n = sum(len(_seeds(c)) for c in sel)
-      r1 = 100 * np.nanmean(np.concatenate([seed_recalls(c) for c in sel]))
-      parts.append(f"{init}: {p}/{n} plateaued, i2t R@1 {r1:.1f}%")
-    small = [c for c in base if _level(c, "latent_init") in ("std", "bug")]
-    p_small = sum(plateaued_seeds(c) for c in small)
-    n_small = sum(len(_seeds(c)) for c in small)
-    p_ref = sum(plateaued_seeds(c) for c in by_init["correct"])
-    n_ref = sum(len(_seeds(c)) for c in by_init["correct"])
-    if not p_small:
-      verdict = "does not make the Perceiver plateau here"
-    elif p_ref / n_ref >= p_small / n_small:
-      verdict = ("is not what makes it plateau here: the N(0, 1) init "
-                 f"plateaus as often ({p_ref}/{n_ref} vs {p_small}/{n_small})")
-    else:
-      verdict = (f"makes it plateau more often here ({p_small}/{n_small} vs "
-                 f"{p_ref}/{n_ref} with N(0, 1))")
-    r_small = np.nanmean(np.concatenate([seed_recalls(c) for c in small]))
-    r_correct = np.nanmean(np.concatenate([seed_recalls(c)
-                                           for c in by_init["correct"]]))
-    trend = "higher" if r_small > r_correct else "lower"
-    out.append(f"At lr 2e-4 with LN on latents {_fmt(ln)} (all batches): "
-               + "; ".join(parts) + f". So std 0.02 by itself {verdict}; "
-               f"its mean R@1 is {trend} than with the N(0, 1) init.")
-  return out
+      rows.append(f"| {fmt(ln)} | {fmt(lr)} | " + " | ".join(
+          scaled_text(c) if c else "—" for c in found) + " |")
+      means = [st.interval(list(st.scaled_seeds(c).values()))[0]
+               for c in found if c]
+      order = ("rises with every step up in std" if np.all(np.diff(means) > 0)
+               else "falls with every step up in std" if np.all(
+                   np.diff(means) < 0) else "is not monotonic in std")
+      sentences.append(
+          f"LN {fmt(ln)}, lr {fmt(lr)}: scaled score "
+          + ", ".join(f"{m:.2f}" for m in means) + f" at latent std "
+          + "/".join(fmt(s) for s, c in zip(STDS, found) if c)
+          + f"; it {order} (range {max(means) - min(means):.2f}).")
+  return "\n".join(rows), sentences
 
 
-def _slowest_escape(cells: Sequence[dict]) -> list[str]:
-  """Which cells leave the chance level last (as a fraction of their run)."""
-  rows = []
-  for c in cells:
-    steps = escape_steps(c)
-    frac = np.where(np.isfinite(steps), steps, np.inf) / c["config"][
-        "num_train_steps"]
-    rows.append((float(np.mean(frac)), c))
-  rows.sort(key=lambda r: r[0])
-  slow = [(f, c) for f, c in rows if f > 0.25]
-  if not slow:
-    return [f"Every Perceiver cell left the chance level within the first "
-            f"quarter of its run (loss < {PLATEAU_FRACTION} ln(batch))."]
-  names = ", ".join(f"{c['name']} ({escape_text(c)} of "
-                    f"{c['config']['num_train_steps']} steps)"
-                    for _, c in slow[-6:][::-1])
-  shared = _shared_levels([c for _, c in slow])
-  labels = dict(FACTORS)
-  common = ("; all of them have " + ", ".join(
-      f"{labels[k]} = {_fmt(v)}" for k, v in shared)) if shared else ""
-  return [f"Slowest to leave the chance level (mean first step with loss < "
-          f"{PLATEAU_FRACTION} ln(batch)): {names}{common}."]
+# --- The plateau threshold, swept. ---
 
 
-def _seed_setting(cells: Sequence[dict]) -> list[str]:
-  """The seed report's Perceiver: bug init, lr 2e-3, batch 64."""
+def _one_token(cells: Sequence[dict]) -> list[dict]:
+  """Perceiver cells on the one-signal-token data (main + batch parts)."""
+  return of_part(cells, "main") + of_part(cells, "batch")
+
+
+def _shared(cells: Sequence[dict]) -> list[str]:
   out = []
-  for c in cells:
-    f = c["factors"]
-    if (_level(c, "latent_init"), f.get("lr"), f.get("batch")) != (
-        "bug", 2e-3, 64):
-      continue
-    r1 = 100 * np.nanmean(seed_recalls(c))
-    out.append(f"The seed's Perceiver setting (bug init, lr 2e-3, batch 64) "
-               f"with LN on latents {_fmt(_level(c, 'latent_ln'))}: final "
-               f"loss {np.nanmean(seed_losses(c)):.2f} vs ln(64) = "
-               f"{math.log(64):.2f}, i2t R@1 {r1:.1f}%, "
-               f"{plateaued_seeds(c)}/{len(_seeds(c))} seeds plateaued.")
+  for key, label in FACTORS:
+    levels = {level(c, key) for c in cells}
+    if len(levels) == 1:
+      out.append(f"{label} {fmt(levels.pop())}")
   return out
 
 
-def _seed_numbers(cells: Sequence[dict]) -> str:
-  """What the seed report's loss of 6.0 at batch 64 says, next to ours."""
-  excess = [r[0]["train/loss_full"] - chance_loss(c) for c in cells
-            for r in c["curves"].values() if r]
-  peak = [max(row["train/loss_full"] for row in r) - chance_loss(c)
-          for c in cells for r in c["curves"].values() if r]
-  return (
-      "Reading the seed report's own numbers: its Perceiver trained at batch "
-      f"64, where chance for symmetric InfoNCE is ln(64) = {math.log(64):.2f},"
-      f" yet its loss sat at 6.0-6.06 (ln(403) = {math.log(403):.2f}). "
-      "Uninformative embeddings give exactly ln(batch) (every logit ties); "
-      "above it the similarities are confidently wrong. Here the first "
-      f"logged loss was at most {max(excess):+.2f} from ln(batch) (random "
-      f"projections at the initial temperature) and no run ever exceeded "
-      f"ln(batch) by more than {max(peak):.2f}; a loss 1.9 above chance "
-      "for a whole run is not what vanishing gradients through uniform "
-      "attention look like (uniform attention still passes the mean of the "
-      "tokens on). It suggests a cause elsewhere (for example mismatched "
-      "pairs, or a collapsed output with a large logit scale): a hypothesis "
-      "this ablation does not test.")
+def verdict(cells: Sequence[dict], fraction: float) -> tuple[int, int, str]:
+  """(plateaued runs, cells with one, levels shared by those cells)."""
+  hit = [c for c in cells if st.plateaued(c, fraction)]
+  runs = sum(st.plateaued(c, fraction) for c in hit)
+  shared = ", ".join(_shared(hit)) if hit else "—"
+  return runs, len(hit), shared or "none"
 
 
-def _latent_grads(cells: Sequence[dict]) -> list[str]:
-  """Gradient norm of the latents at the first log step, by init and LN."""
-  key = "train/grad_norm/latents"
+def threshold_table(cells: Sequence[dict]) -> tuple[str, list[str]]:
+  """Plateau counts at each threshold, and where the verdict changes."""
+  pool = _one_token(cells)
+  total = sum(len(st.seeds(c)) for c in pool)
+  rows = ["| threshold (x ln(batch)) | plateaued runs | cells with a "
+          "plateaued run | levels every such cell shares | small-std "
+          "(0.02) runs plateaued | N(0, 1) runs plateaued |",
+          "|---:|---:|---:|---|---:|---:|"]
+  changes, last = [], None
+  for f in THRESHOLDS:
+    runs, ncells, shared = verdict(pool, f)
+    by_std = {s: (sum(st.plateaued(c, f) for c in pool
+                      if level(c, "std") == s),
+                  sum(len(st.seeds(c)) for c in pool
+                      if level(c, "std") == s)) for s in (0.02, 1.0)}
+    rows.append(f"| {f:.2f} | {runs}/{total} | {ncells} | {shared} | "
+                f"{by_std[0.02][0]}/{by_std[0.02][1]} | "
+                f"{by_std[1.0][0]}/{by_std[1.0][1]} |")
+    hit = {c["name"] for c in pool if st.plateaued(c, f)}
+    if last is not None and hit != last[1]:
+      moved = [f"{n} {'leaves' if n in last[1] else 'enters'}"
+               for n in sorted(hit ^ last[1])]
+      changes.append(f"{last[0]:.2f} -> {f:.2f} ({len(last[1])} -> "
+                     f"{len(hit)} cells: {', '.join(moved)})")
+    last = (f, hit)
+  if changes:
+    text = ("Sweeping the plateau threshold from "
+            f"{THRESHOLDS[0]:.2f} to {THRESHOLDS[-1]:.2f} x ln(batch), the "
+            "set of cells with a plateaued seed changes at "
+            + "; ".join(changes) + ".")
+  else:
+    text = ("Sweeping the plateau threshold from "
+            f"{THRESHOLDS[0]:.2f} to {THRESHOLDS[-1]:.2f} x ln(batch) leaves "
+            f"the plateaued cells unchanged ({len(last[1])} cells).")
+  return "\n".join(rows), [text] + _near_threshold(pool)
+
+
+def _near_threshold(pool: Sequence[dict]) -> list[str]:
+  """Cells whose seeds end inside the swept range: where each flips."""
+  lo, hi = THRESHOLDS[0], THRESHOLDS[-1]
+  near = [(c, st.loss_ratios(c)) for c in pool]
+  near = [(c, r) for c, r in near if np.any((r >= lo) & (r < hi))]
+  if not near:
+    return [f"No cell ends with a seed between {lo:.2f} and {hi:.2f} x "
+            "ln(batch)."]
+  parts = [f"{c['name']} (seeds at {np.nanmin(r):.2f}–{np.nanmax(r):.2f})"
+           for c, r in sorted(near, key=lambda x: -np.nanmax(x[1]))]
+  return ["Cells whose final loss / ln(batch) lies inside the swept range "
+          "(each seed counts as plateaued for every threshold at or below "
+          "its ratio): " + "; ".join(parts) + "."]
+
+
+# --- Mechanism: attention entropy and the mass on the signal token. ---
+
+MECH_POINTS = (0.0, 0.25, 0.5, 1.0)
+
+
+def mechanism_table(cells: Sequence[dict]) -> tuple[str, list[str]]:
+  """Entropy and signal mass / uniform mass over training at lr 2e-4."""
+  rows = ["| cell | " + " | ".join(
+      f"entropy @{int(100 * p)}%" for p in MECH_POINTS) + " | " + " | ".join(
+          f"mass ratio @{int(100 * p)}%" for p in MECH_POINTS) + " |",
+          "|---|" + "---:|" * (2 * len(MECH_POINTS))]
+  sel = [c for c in of_part(cells, "main") + of_part(cells, "control")
+         if level(c, "lr") == 2e-4 and level(c, "head") == "perceiver"]
+  for c in sel:
+    ent = [at_fraction(c, ENTROPY, p) for p in MECH_POINTS]
+    ratio = [at_fraction(c, MASS, p) / at_fraction(c, MASS_UNIFORM, p)
+             for p in MECH_POINTS]
+    rows.append(f"| {c['name']} | " + " | ".join(f"{e:.2f}" for e in ent)
+                + " | " + " | ".join(f"{r:.2f}" for r in ratio) + " |")
+  uniform = [c for c in of_part(cells, "control") if level(c, "uniform")]
+  return "\n".join(rows), _mechanism_sentences(sel, uniform)
+
+
+def _mechanism_sentences(sel: Sequence[dict], uniform: Sequence[dict]
+                         ) -> list[str]:
+  out = []
+  for ln in (False, True):
+    parts = []
+    for c in sel:
+      if level(c, "uniform") or level(c, "ln") != ln:
+        continue
+      steps, ent = curve(c, ENTROPY)
+      if not len(steps):
+        continue
+      low = np.flatnonzero(ent < 0.95)
+      left = f"below 0.95 from step {steps[low[0]]}" if len(low) else (
+          f"at or above 0.95 at every logged step to {steps[-1]}")
+      ratio = at_fraction(c, MASS, 1) / at_fraction(c, MASS_UNIFORM, 1)
+      parts.append(f"std {fmt(float(level(c, 'std')))}: entropy {left}, "
+                   f"final mass on the signal token {ratio:.2f}x uniform")
+    if parts:
+      out.append(f"lr 0.0002, LN {fmt(ln)}, batch 64 — " + "; ".join(parts)
+                 + ".")
+  for c in uniform:
+    if level(c, "uniform"):
+      s = st.interval(list(st.scaled_seeds(c).values()))
+      where = ("includes 0" if s[1] <= 0 <= s[2] else
+               "excludes 0") if np.isfinite(s[1]) else "has no interval"
+      out.append(f"Forced-uniform attention (lr {fmt(level(c, 'lr'))}): "
+                 f"entropy {at_fraction(c, ENTROPY, 1):.2f}, scaled score "
+                 f"{st.fmt_interval(s)} (the interval {where}; 0 = mean "
+                 "pooling + ridge).")
+  return out
+
+
+# --- Batch 64 vs 128 at equal examples and at equal updates. ---
+
+
+def batch_table(cells: Sequence[dict]) -> tuple[str, list[str]]:
+  """Scaled scores of batch 64 / 500 steps against batch 128 at 250 steps
+  (same examples seen) and 500 steps (same updates)."""
+  main, other = of_part(cells, "main"), of_part(cells, "batch")
+  rows = ["| latent init | LN on latents | batch 64, 500 steps | batch 128, "
+          "250 steps (equal examples) | batch 128, 500 steps (equal "
+          "updates) |", "|---|---|---|---|---|"]
+  out = []
+  for ln in (False, True):
+    for std in (0.02, 1.0):
+      b64 = find(main, std=std, lr=2e-4, ln=ln)
+      same_ex = find(other, std=std, lr=2e-4, ln=ln, batch=128, steps=
+                     b64["config"]["num_train_steps"] // 2 if b64 else -1)
+      same_up = find(other, std=std, lr=2e-4, ln=ln, batch=128, steps=
+                     b64["config"]["num_train_steps"] if b64 else -1)
+      if not b64 or not (same_ex or same_up):
+        continue
+      rows.append(f"| {init_label(b64)} | {fmt(ln)} | {scaled_text(b64)} | "
+                  + " | ".join(scaled_text(c) if c else "—"
+                               for c in (same_ex, same_up)) + " |")
+      out.append(_batch_sentence(b64, same_ex, same_up, std, ln))
+  return "\n".join(rows), out
+
+
+def _batch_sentence(b64, same_ex, same_up, std, ln) -> str:
+  base = list(st.scaled_seeds(b64).values())
   parts = []
-  for ln in (True, False):
-    values = []
-    for init in ("correct", "std", "bug"):
-      firsts = [r[0][key] for c in cells
-                if (_level(c, "latent_init"), _level(c, "latent_ln")) == (
-                    init, ln)
-                for r in c["curves"].values() if r and key in r[0]]
-      if firsts:
-        values.append(f"{init} {np.mean(firsts):.3g}")
-    if values:
-      parts.append(f"LN on latents {_fmt(ln)}: " + ", ".join(values))
-  if not parts:
-    return []
-  return ["Gradient norm of the latents at the first log step (mean over "
-          "cells and seeds): " + "; ".join(parts) + ". Vanishing latent "
-          "gradients would show as std/bug far below correct."]
+  for name, c in (("equal examples", same_ex), ("equal updates", same_up)):
+    if c:
+      d = st.unpaired(list(st.scaled_seeds(c).values()), base)
+      parts.append(f"at {name} batch 128 minus batch 64 = {d['mean']:+.2f} "
+                   f"[{d['lo']:+.2f}, {d['hi']:+.2f}]")
+  return (f"Latent std {fmt(std)}, LN {fmt(ln)}, lr 0.0002 (scaled score, "
+          "Welch 95% CI): " + "; ".join(parts) + ".")
 
 
-def _versus_references(cells: Sequence[dict]) -> list[str]:
-  """Where the trained cells stand against the closed-form references."""
-  r = cells[0]["results"]
-  key = "i2t/recall@1"
-  pooled = r.get(f"reference_mean_pool_ridge/{key}")
-  if pooled is None or not np.isfinite(pooled):
-    return []
-  means = [(float(c["results"].get(f"test/{key}", np.nan)), c["name"])
-           for c in cells]
-  done = [m for m in means if np.isfinite(m[0])]
-  if not done:
-    return []
-  above = sum(m > pooled for m, _ in done)
-  best, name = max(done)
-  text = (f"Against the closed-form references (i2t R@1): {above} of "
-          f"{len(means)} cells beat mean pooling + ridge "
-          f"({100 * pooled:.1f}%); the best cell, {name}, reaches "
-          f"{100 * best:.1f}%")
-  oracle = r.get(f"reference_planted_oracle/{key}")
-  if oracle is not None and np.isfinite(oracle):
-    text += f", the planted oracle {100 * oracle:.1f}%"
-  return [text + "."]
+# --- How much mean pooling can recover: the signal-token fraction. ---
 
 
-def _mrl(cells: Sequence[dict]) -> list[str]:
-  prefixes = cells[0]["config"]["mrl"]["prefixes"]
-  full, eighth = max(prefixes), min(prefixes)
+def _signal_share(cell: dict) -> str:
+  f = level(cell, "fraction")
+  if not f:
+    return "one token"
+  return "all tokens" if f == 1 else f"{fmt(float(f))} of the tokens"
+
+
+def fraction_table(cells: Sequence[dict]) -> tuple[str, list[str]]:
+  """Per data set (signal share): references, both inits, their gap."""
+  rows = ["| signal tokens | mean pool + ridge i2t R@1 (%) | oracle i2t R@1 "
+          "(%) | std 0.02 (bug) i2t R@1 (%) | std 1.0 (correct) i2t R@1 (%) "
+          "| correct − bug, R@1 points, paired [95% CI] |",
+          "|---|---:|---:|---|---|---|"]
+  pool = [c for c in of_part(cells, "main") + of_part(cells, "fraction")
+          if level(c, "lr") == 2e-4 and not level(c, "ln")]
   out = []
-  for head in ("perceiver", "attention_pool"):
-    sel = [c for c in cells if c["factors"].get("head", "perceiver") == head
-           and not plateaued_seeds(c)]
-    if not sel:
+  for f in sorted({level(c, "fraction") for c in pool}):
+    bug = find(pool, fraction=f, std=0.02)
+    good = find(pool, fraction=f, std=1.0)
+    if not bug or not good:
       continue
-    r_full = np.array([c["results"].get(f"test/mrl_{full}/i2t/recall@1",
-                                        np.nan) for c in sel])
-    r_8 = np.array([c["results"].get(f"test/mrl_{eighth}/i2t/recall@1",
-                                     np.nan) for c in sel])
-    out.append(f"{head} (cells that did not plateau, n={len(sel)}): i2t "
-               f"R@1 at dim {eighth} (1/8) is {100 * np.nanmean(r_8):.1f}% vs"
-               f" {100 * np.nanmean(r_full):.1f}% at the full {full} dims "
-               f"(ratio {np.nanmean(r_8) / max(np.nanmean(r_full), 1e-9):.2f}"
-               ").")
-  return out
-
-
-def _entropy(cells: Sequence[dict]) -> list[str]:
-  rows = []
-  for c in cells:
-    runs = [r for r in c["curves"].values() if r]
-    key = "train/entropy/cross_attn_0"
-    if not runs or key not in runs[0][-1]:
-      continue
-    rows.append((c["name"], np.nanmean([r[-1][key] for r in runs]),
-                 np.nanmean([r[0][key] for r in runs])))
-  if not rows:
-    return []
-  lo = min(rows, key=lambda r: r[1])
-  hi = max(rows, key=lambda r: r[1])
-  return [f"Cross-attention entropy (1 = uniform) at the end ranges from "
-          f"{lo[1]:.2f} ({lo[0]}) to {hi[1]:.2f} ({hi[0]}); at the first log"
-          f" step it was {np.mean([r[2] for r in rows]):.2f} on average."]
-
-
-def _perceivers(cells: Sequence[dict]) -> list[dict]:
-  return [c for c in cells
-          if c["factors"].get("head", "perceiver") == "perceiver"]
-
-
-def findings(cells: Sequence[dict]) -> list[str]:
-  """The Findings bullets, each computed from the cells' numbers."""
-  perceivers = _perceivers(cells)
-  _, stats = factor_table(perceivers)
-  return (_budget_note(cells) + _which_factor(perceivers, stats) +
-          _std_alone(perceivers) + _seed_setting(perceivers) +
-          _slowest_escape(perceivers) + _entropy(perceivers) +
-          _latent_grads(perceivers) + _mrl(cells) +
-          _versus_references(cells))
-
-
-def readme(cells: Sequence[dict], table_md: str, meta: dict) -> str:
-  """The report's Markdown (setup, table, references, findings, curves)."""
-  perceivers = _perceivers(cells)
-  factor_md, _ = factor_table(perceivers)
-  cfg = cells[0]["config"]
-  lines = [f"# {meta.get('title', 'Perceiver latent-init ablation')}", "",
-           "Generated by `python -m embtrans.report` from the sweep workdir "
-           "(`python -m embtrans.sweep`); every number below comes from that "
-           "run.", ""]
-  lines += _setup(perceivers[0]["config"] if perceivers else cfg, cells,
-                 meta)
-  data_text = _DATA_TEXT.get(cfg["data"].get("name"),
-                            "- Data: token datasets on disk (see Setup).")
-  lines += _DESIGN[:4] + [data_text] + _DESIGN[4:] + _reproduce(meta)
-  lines += ["## Results (mean ± std over seeds; recalls in %)", "",
-            table_md, ""]
-  refs = meta.get("references")
-  if refs:
-    lines += ["## Closed-form references on the same test split", "",
-              "| method | i2t R@1 | i2t R@5 | t2i R@1 | t2i R@5 |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {100 * r['i2t/recall@1']:.1f} | "
-              f"{100 * r['i2t/recall@5']:.1f} | {100 * r['t2i/recall@1']:.1f}"
-              f" | {100 * r['t2i/recall@5']:.1f} |" for r in refs]
-    lines.append("")
-  lines += ["## By factor (Perceiver cells)", "", factor_md, "",
-            "## Findings", ""]
-  lines += [f"- {f}" for f in findings(cells)]
-  lines += ["", _seed_numbers(cells)]
-  if meta.get("supplements"):
-    lines += ["", "## Supplementary runs", ""]
-    lines += [f"- [{title}]({sub}/README.md)"
-              for sub, title in meta["supplements"]]
-  lines += ["", "## Curves (mean over seeds)", "",
-            "![loss](loss.png)", "", "![entropy](entropy.png)", "",
-            "![latent cosine](diagnostics.png)", "",
-            "![latent gradient norm](grad_latents.png)", ""]
-  return "\n".join(lines)
-
-
-_DESIGN = [
-    "## What is compared", "",
-    "- Latent init: `correct` = N(0, 1) (open_flamingo / flamingo-pytorch; "
-    "unit-scale queries with or without the LayerNorm); `std` = truncated "
-    "normal, sigma 0.02 at +-2 sigma (DeepMind's Perceiver); `bug` = the seed "
-    "report's code, N(0, 1) overwritten by N(0, 0.02^2).",
-    "- LN on latents: the LayerNorm on the latents where they enter the "
-    "cross-attention as queries (DeepMind `layer_norm(inputs_q)`, Flamingo "
-    "`norm_latents`); the LN on the tokens and the MLP pre-LN stay on.",
-    "- Plateau: a seed run whose final full-dim InfoNCE is >= "
-    f"{PLATEAU_FRACTION} ln(batch) (chance for symmetric InfoNCE is "
-    "ln(batch)). 'Steps to leave chance' is the first logged step with "
-    f"loss < {PLATEAU_FRACTION} ln(batch), averaged over the seeds that got "
-    "there.", ""]
-
-
-_DATA_TEXT = {
-    "synthetic":
-        "- Data: planted tokens whose right answer is known. Each item has a "
-        "code u; one token at a random position carries A u plus a marker "
-        "direction, the others are distractors A v (fresh v) plus noise; the"
-        " target is B u. A head must attend to the marked token; mean "
-        "pooling dilutes u among the distractors. The references below bound"
-        " what uniform attention (mean pool + ridge) and perfect selection "
-        "(oracle) reach on the same test split.",
-    "pydocs":
-        "- Data: real offline pairs. Item = the body of a standard-library "
-        "docstring as all-MiniLM-L6-v2 last-layer token states (<= 64 tokens "
-        "x 384); target = the TF-IDF/LSA embedding (256-d, another model) of "
-        "the same docstring's summary line; 80/20 split by pair id. The "
-        "reference below is mean pooling + ridge (what uniform attention "
-        "gives).",
-}
-
-
-def _reproduce(meta: dict) -> list[str]:
-  """The commands that made this report (from the sweep's records)."""
-  runs = meta.get("runs") or [{}]
-  run = runs[0]
-  config = run.get("config") or "configs/perceiver_ablation.py"
-  if run.get("arg"):
-    config += f":{run['arg']}"
-  sweep = f"python -m embtrans.sweep --config={config} --workdir=W"
-  if run.get("only"):
-    sweep += f" --only='{run['only']}'"
-  rep = "python -m embtrans.report W"
-  if meta.get("out"):
-    rep += f" --out={meta['out']}"
-  return ["Reproduce (CPU; wall time as above):", "", "```", sweep, rep,
-          "```", ""]
-
-
-def _setup(cfg: dict, cells: Sequence[dict], meta: dict) -> list[str]:
-  model = cfg["model"]
-  runs = meta.get("runs", [])
-  seeds = len(_seeds(cells[0]))
-  data = {k: v for k, v in cfg["data"].items() if k != "max_device_gib"}
-  out = ["## Setup", "",
-         f"- Data: `{data}`; " + _data_size(cells),
-         f"- Perceiver: {model.get('num_latents')} latents, width "
-         f"{model.get('width')}, depth {model.get('depth')} (cross-attention"
-         f" + {model.get('self_per_cross')} self-attention block), "
-         f"{model.get('num_heads')} heads; MRL dim {cfg['mrl']['dim']} with "
-         f"prefixes {cfg['mrl']['prefixes']}; learnable temperature (init "
-         f"{cfg['temperature']['init_temperature']}, logit scale clipped at "
-         f"{cfg['temperature']['max_logit_scale']}).",
-         f"- Steps: " + ", ".join(sorted({
-             f"{c['config']['num_train_steps']} at batch "
-             f"{c['config']['batch_size']}" for c in cells})) +
-         "; AdamW (weight decay "
-         f"{cfg['optimizer']['weight_decay']}, 5% warmup, cosine to "
-         f"{cfg['optimizer']['end_lr_fraction']} x lr), gradient clip "
-         f"{cfg['optimizer']['grad_clip']}; {seeds} seeds per cell trained "
-         "as one vmapped program with the other cells of the same shape.",
-         f"- {len(cells)} cells. " + _wall_text(runs), ""]
-  return out
-
-
-def _data_size(cells: Sequence[dict]) -> str:
-  """'N training items, M test items; S steps at batch B = E epochs ...'."""
-  info = cells[0].get("data", {})
-  n, m = info.get("num_train_items"), info.get("num_test_items")
-  if not n:
-    return "sizes not recorded."
-  epochs = sorted({(c["config"]["num_train_steps"],
-                    c["config"]["batch_size"]) for c in cells})
-  return (f"{n:,} training items, {m:,} test items; " + ", ".join(
-      f"{s} steps at batch {b} = {s * b / n:.1f} epochs" for s, b in epochs)
-          + ".")
-
-
-def _wall_text(runs: Sequence[dict]) -> str:
-  """Wall time and load from the sweep's records (sweep.jsonl)."""
-  if not runs:
-    return "Sweep wall time not recorded (no finished sweep invocation)."
-  wall = sum(r.get("seconds", 0.0) for r in runs)
-  loads = ", ".join(f"{r['load_avg_start']:.1f}" for r in runs
-                    if r.get("load_avg_start") is not None)
-  return (f"Sweep wall time {wall / 60:.1f} min ({len(runs)} invocation(s); "
-          f"1-min load average at start {loads} on {runs[0].get('cpus')} "
-          "cores shared with other work).")
+    p = st.paired(st.seed_values(good), st.seed_values(bug))
+    zero, one = (100 * st.reference(bug, n) for n in (st.ZERO, st.ONE))
+    gap = st.fmt_interval((p["mean"], p["lo"], p["hi"], p["n"]), 100, 1)
+    rows.append(f"| {_signal_share(bug)} | {zero:.1f} | {one:.1f} | "
+                f"{r1_text(bug)} | {r1_text(good)} | {gap} |")
+    out.append(f"{_signal_share(bug)} (LN off, lr 0.0002): mean pooling "
+               f"{zero:.1f}%, oracle {one:.1f}%, bug {100 * np.nanmean(list(st.seed_values(bug).values())):.1f}%, "
+               f"correct {100 * np.nanmean(list(st.seed_values(good).values())):.1f}%; "
+               f"correct − bug {gap} R@1 points ({_sign_text(p)}).")
+  return "\n".join(rows), out

@@ -10,7 +10,10 @@ Loss: symmetric InfoNCE summed over the Matryoshka prefixes
 (`config.mrl.prefixes`) with a learnable, clipped temperature (clamped after
 each update); AdamW with weight decay on kernels only. Diagnostics logged with
 the loss (`align_diagnostics.py`): grad norms per group, latent cosine,
-attention entropy.
+attention entropy, and on data with a known `signal_mask` (planted) the
+attention mass on the signal tokens. `config.fault` (off by default; see
+`align_faults.py`) injects a known training bug; `train/loss_logged` is the
+loss a script with that bug would print.
 
 Members of one program share everything but seed (init and data order), peak
 learning rate and the Perceiver's latent init; members with the same seed
@@ -38,7 +41,6 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from embtrans import losses
 from embtrans import models
 from embtrans import sharding
 from embtrans.data import planted
@@ -51,6 +53,7 @@ from embtrans.engine import program as program_lib
 from embtrans.models import _attention
 from embtrans.models import dual_encoder
 from embtrans.tasks import align_diagnostics as diagnostics
+from embtrans.tasks import align_faults
 from embtrans.tasks import align_scores
 
 # Config keys in which members of one program may differ.
@@ -102,6 +105,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"Unknown config.data.name {config.data.name!r}; known:"
                      f" {', '.join(DATA_NAMES)}.")
   _check_mrl(config)
+  align_faults.check(config.get("fault", "none"), config.batch_size)
   for key in ("num_train_steps", "log_every", "batch_size", "num_seeds",
               "eval_batch_size"):
     if config[key] < 1:
@@ -192,20 +196,22 @@ def _init_fn(model: dual_encoder.DualEncoder, token_dim: int,
   return jax.jit(lambda key: model.init(key, *dummy)["params"])
 
 
-def _loss_fn(model: dual_encoder.DualEncoder, prefixes: tuple[int, ...],
-             weights: tuple[float, ...] | None):
-  """-> loss_fn(params, (tokens [B, T, d], lengths [B], targets [B, d_t]))."""
+def _loss_fn(model: dual_encoder.DualEncoder,
+             objective: align_faults.Objective):
+  """-> loss_fn(params, (tokens [B, T, d], lengths [B], targets [B, d_t]
+  [, signal mask [B, T]]))."""
   def loss_fn(params, batch):
-    tokens, lengths, targets = batch
+    tokens, lengths, targets = batch[:3]
     mask = _attention.key_mask(lengths, tokens.shape[1])
     (img, txt, scale), state = model.apply(
         {"params": params}, tokens, mask, targets, mutable=["intermediates"])
-    temperature = 1.0 / scale
-    loss = losses.matryoshka_infonce(img, txt, prefixes, temperature,
-                                     weights)
-    aux = {"loss_full": losses.infonce(img, txt, temperature),
-           "temperature": temperature,
-           **diagnostics.sown(state.get("intermediates", {}))}
+    loss, logged, full = objective(img, txt, scale)
+    _, _, scale = objective.inputs(img, txt, scale)
+    sown = state.get("intermediates", {})
+    aux = {"loss_full": full, "loss_logged": logged,
+           "temperature": 1.0 / scale, **diagnostics.sown(sown)}
+    if len(batch) > 3:
+      aux.update(diagnostics.signal_mass(sown, batch[3], lengths))
     return loss, aux
   return loss_fn
 
@@ -215,11 +221,13 @@ def _diagnose(grads, params) -> dict[str, jax.Array]:
 
 
 def _gather(resident, idx):
-  """resident (tokens [n, T, d], lengths [n], targets [m, d_t]), idx (items
-  [B], targets [B]) -> (tokens [B, T, d] float32, lengths [B], targets)."""
-  tokens, lengths, targets = resident
+  """resident (tokens [n, T, d], lengths [n], targets [m, d_t] [, signal
+  mask [n, T]]), idx (items [B], targets [B]) -> (tokens [B, T, d] float32,
+  lengths [B], targets [B, d_t] [, signal mask [B, T]])."""
+  tokens, lengths, targets = resident[:3]
   items, chosen = idx
-  return tokens[items].astype(jnp.float32), lengths[items], targets[chosen]
+  out = (tokens[items].astype(jnp.float32), lengths[items], targets[chosen])
+  return out + tuple(r[items] for r in resident[3:])
 
 
 def _device_bytes(split: token_pairs.TokenSplit) -> int:
@@ -228,10 +236,13 @@ def _device_bytes(split: token_pairs.TokenSplit) -> int:
 
 
 def _feed(configs: Sequence[ml_collections.ConfigDict],
-          split: token_pairs.TokenSplit, mesh: jax.sharding.Mesh):
+          split: token_pairs.TokenSplit, mesh: jax.sharding.Mesh,
+          signal_mask: np.ndarray | None = None):
   """DeviceFeed if the split fits in `data.max_device_gib`, else StreamFeed.
 
-  Both give member m the batches of `PairSampler(split, B, seed_m)`.
+  Both give member m the batches of `PairSampler(split, B, seed_m)`; the
+  DeviceFeed adds each item's row of `signal_mask` (rows as the token store)
+  when given.
   """
   c = configs[0]
   seeds = sorted({cfg.seed for cfg in configs})
@@ -241,6 +252,8 @@ def _feed(configs: Sequence[ml_collections.ConfigDict],
     resident = (np.asarray(split.tokens[split.rows]),
                 np.asarray(split.lengths, np.int32),
                 np.asarray(split.targets, np.float32))
+    if signal_mask is not None:
+      resident += (np.asarray(signal_mask[split.rows], bool),)
     return feeds.DeviceFeed(resident, [by_seed[cfg.seed] for cfg in configs],
                             _gather, mesh)
   streams = [token_pairs.PairBatches(split, c.batch_size, s) for s in seeds]
@@ -258,8 +271,9 @@ def build(configs: Sequence[ml_collections.ConfigDict],
   tx, unit = optim.create(c.optimizer, c.num_train_steps)
   weights = None if c.mrl.weights is None else tuple(
       float(w) for w in c.mrl.weights)
-  loss_fn = _loss_fn(model, tuple(int(p) for p in c.mrl.prefixes), weights)
   top = c.temperature.max_logit_scale
+  loss_fn = _loss_fn(model, align_faults.Objective(
+      c.get("fault", "none"), c.mrl.prefixes, weights, top))
   step = members_lib.member_step(
       loss_fn, tx, lambda p: dual_encoder.clamp_log_scale(p, top), _diagnose)
   shapes = (pairs.token_dim, pairs.max_tokens, pairs.target_dim)
@@ -268,7 +282,8 @@ def build(configs: Sequence[ml_collections.ConfigDict],
       init_fns=[_init_fn(build_model(cfg), *shapes) for cfg in configs],
       seeds=[cfg.seed for cfg in configs],
       lrs=[cfg.optimizer.learning_rate for cfg in configs], tx=tx, unit=unit,
-      step=step, feed=_feed(configs, pairs.train, mesh),
+      step=step, feed=_feed(configs, pairs.train, mesh,
+                                  pairs.extras.get("signal_mask")),
       num_steps=c.num_train_steps,
       evaluate=lambda params: evaluate(c, model, params, pairs.test, mesh))
 
@@ -354,8 +369,12 @@ def baselines(config: ml_collections.ConfigDict, data: Data
 
 
 def window_extras(config: ml_collections.ConfigDict) -> dict[str, float]:
-  """ln(batch): the symmetric InfoNCE at chance, logged with the loss."""
-  return {"ln_batch": math.log(config.batch_size)}
+  """ln(batch): the symmetric InfoNCE at chance, and the chance level of the
+  logged loss (`align_faults.chance_level`), logged with the loss."""
+  return {"ln_batch": math.log(config.batch_size),
+          "chance_logged": align_faults.chance_level(
+              config.get("fault", "none"), config.batch_size,
+              len(config.mrl.prefixes), config.mrl.weights)}
 
 
 def param_count(config: ml_collections.ConfigDict, data: Data) -> int:

@@ -10,6 +10,10 @@
   grad_norm/query_proj     of the cross-attention query projections,
   grad_norm/rest           of every other parameter (text side included).
   temperature              1 / logit scale.
+  signal_mass/<layer>      attention mass on the signal tokens (planted
+                           data): sum of the weights (mean over heads and
+                           queries) on the marked tokens, mean over batch.
+  signal_mass/uniform      the same for uniform attention: marked / valid.
 
 The step returns these with the loss; the host fetches them only at log steps.
 """
@@ -58,10 +62,27 @@ def sown(intermediates: Any) -> dict[str, jax.Array]:
     names = _names(path)
     # Sown values are tuples: the path ends in (<name>, <index>).
     name, layer = names[-2], "/".join(n for n in names[1:-2] if n)
+    if name == _attention.KEY_WEIGHTS:
+      continue
     if name == _attention.ENTROPY:
       out[f"entropy/{layer}"] = leaf
     elif name == perceiver.LATENT_COSINE:
       out["latent_cosine/output"] = leaf
+  return out
+
+
+def signal_mass(intermediates: Any, signal: jax.Array, lengths: jax.Array
+                ) -> dict[str, jax.Array]:
+  """{'signal_mass/<layer>', 'signal_mass/uniform'}; signal [b, T] bool,
+  lengths [b]."""
+  marked = signal.astype(jnp.float32)
+  out = {"signal_mass/uniform": jnp.mean(
+      jnp.sum(marked, -1) / jnp.maximum(lengths, 1))}
+  for path, leaf in jax.tree_util.tree_flatten_with_path(intermediates)[0]:
+    names = _names(path)
+    if names[-2] == _attention.KEY_WEIGHTS:
+      layer = "/".join(n for n in names[1:-2] if n)
+      out[f"signal_mass/{layer}"] = jnp.mean(jnp.sum(leaf * marked, -1))
   return out
 
 

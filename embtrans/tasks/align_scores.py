@@ -16,9 +16,11 @@ References (NumPy only, fitted on train, scored by the same protocol):
   mean_pool_ridge  mean of the valid tokens -> ridge regression onto the
                    target -> retrieval on test. What a head gets if its
                    attention stays uniform (plus a linear map).
-  planted_oracle   (planted data only) the marked signal token, found with
-                   the known marker direction -> ridge -> retrieval: what a
-                   head that attends to the right token can reach.
+  planted_oracle   (planted data only) the mean of the marked signal
+                   token(s) (the known `signal_mask`; without it the token
+                   of largest projection on the marker) -> ridge ->
+                   retrieval: what a head that attends to the right
+                   tokens can reach.
 """
 
 from __future__ import annotations
@@ -116,14 +118,19 @@ def mean_pool_ridge(data: token_pairs.AlignmentData, lam: float = 1.0
 
 def planted_oracle(data: token_pairs.AlignmentData, lam: float = 1.0
                    ) -> dict[str, float]:
-  """Ridge from the signal token (picked by the known marker) to the target.
+  """Ridge from the signal token(s) to the target.
 
-  Needs `data.extras['marker_direction']` (the planted set has it).
+  Needs `data.extras['marker_direction']` (the planted set has it); uses
+  `data.extras['signal_mask']` (rows as the token store) when present.
   """
   marker = data.extras["marker_direction"]
+  marked = data.extras.get("signal_mask")
 
   def signal(split):
     tokens, _ = split.item_tokens(np.arange(split.num_items))
+    if marked is not None:
+      mask = marked[split.rows][:, :tokens.shape[1], None]
+      return (tokens * mask).sum(1) / np.maximum(mask.sum(1), 1)
     pick = np.argmax(tokens @ marker, axis=1)
     return tokens[np.arange(len(tokens)), pick]
 
