@@ -35,10 +35,12 @@ INSTALL_REQUIRES = [
 ]
 
 CHROMA = ["chromadb>=1.5.9,<2"]  # embtrans.export.chroma (local, no server).
+GRAIN = ["grain>=0.2.18,<0.3"]  # `python -m embtrans.bench feed` compares it.
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=9.2,<10", "pytest-xdist>=3.8,<4"] + CHROMA,
+    "test": ["pytest>=9.2,<10", "pytest-xdist>=3.8,<4"] + CHROMA + GRAIN,
     "chroma": CHROMA,
+    "bench": GRAIN,
     "cuda12": ["jax[cuda12]>=0.10.2,<0.11"],
     "tpu": ["jax[tpu]>=0.10.2,<0.11"],
 }
