@@ -200,6 +200,7 @@ def alignment_config(model: Mapping[str, Any], data: Mapping[str, Any],
   c.num_devices = 0  # 0 = all local devices.
   c.eval_batch_size = 256 if batch_size >= 64 else 32
   c.recall_ks = (1, 5, 10)
+  c.fault = "none"  # A known training bug to inject: tasks/align_faults.py.
   return c
 
 

@@ -9,7 +9,8 @@ the data shapes (`task.program_key`) train as ONE program: their members
 
 Workdir (resumable: a program whose cells all have results.json is skipped;
 an interrupted program resumes from its latest checkpoint):
-  sweep.jsonl                       one line per invocation: what ran, times
+  sweep.jsonl                       per invocation: a "started" line at launch
+                                    and, when it finishes, what ran and times
   cells/<cell>/cell.json            the cell's factors, task and program
   cells/<cell>/config.json, data.json   as for a single run (checked on resume)
   cells/<cell>/results.json         flat scores (mean/std/seed_<s> with seeds)
@@ -342,6 +343,9 @@ def run(config_path: str, arg: str | None, workdir: str, only: str = "",
     return {"programs": [g.key for g in groups]}
   root = pathlib.Path(workdir)
   mesh = sharding.make_mesh(cells[0].config.num_devices or None)
+  _record(root, {"event": "started", "config": config_path, "arg": arg or "",
+                 "only": only, "start": t0, "load_avg_start": load_start,
+                 "cells": len(cells), "programs": len(groups)})
   ran, skipped = [], []
   for i, group in enumerate(groups):
     if is_done(root, group):
@@ -350,14 +354,21 @@ def run(config_path: str, arg: str | None, workdir: str, only: str = "",
     _prepare_cells(root, group)
     ran.append(run_closed_form(root, group) if group.closed_form else
                run_program(root, group, mesh, f"[{i + 1}/{len(groups)}]"))
-  summary = {"config": config_path, "arg": arg or "", "only": only,
+  summary = {"event": "finished", "config": config_path, "arg": arg or "",
+             "only": only,
              "start": t0, "seconds": time.time() - t0,
              "data_seconds": data_seconds,
              "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0],
              "cpus": os.cpu_count(), "devices": mesh.devices.size,
              "platform": jax.devices()[0].platform, "ran": ran,
              "skipped": skipped, "cells": len(cells)}
-  if jax.process_index() == 0:
-    with open(root / "sweep.jsonl", "a", encoding="utf-8") as f:
-      f.write(json.dumps(summary) + "\n")
+  _record(root, summary)
   return summary
+
+
+def _record(root: pathlib.Path, row: dict[str, Any]) -> None:
+  """Appends `row` to root/sweep.jsonl (process 0)."""
+  if jax.process_index() == 0:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "sweep.jsonl", "a", encoding="utf-8") as f:
+      f.write(json.dumps(row) + "\n")

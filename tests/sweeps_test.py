@@ -12,6 +12,7 @@ import pytest
 
 from embtrans import sweeps
 from embtrans import train
+from embtrans.report import io as report_io
 from tests import helpers
 from tests import sweep_helpers
 
@@ -123,6 +124,10 @@ def test_real_sigkill_of_the_sweep_then_rerun_equals_uninterrupted(
             key, name)
       else:
         assert v == ref[key][name], (key, name)
+  # The killed invocation left its "started" line; only the rerun finished.
+  events = [json.loads(line)["event"] for line in (work / "sweep.jsonl").open()]
+  assert events == ["started", "started", "finished"], events
+  assert len(report_io.sweep_runs(work)) == 1
   for log in work.glob("cells/*/seed_*/metrics.jsonl"):  # One row per step.
     steps = [json.loads(line)["step"] for line in log.open()
              if '"step"' in line]

@@ -63,5 +63,10 @@ def curve(seed_dir: pathlib.Path, key: str = "train/loss"
 
 
 def sweep_runs(workdir: pathlib.Path) -> list[dict[str, Any]]:
-  """One record per invocation of the sweep command (sweep.jsonl)."""
-  return read_jsonl(workdir / "sweep.jsonl")
+  """One record per finished invocation of the sweep command (sweep.jsonl).
+
+  The "started" lines each invocation writes at launch are left out (an
+  invocation that was killed has only that line).
+  """
+  return [r for r in read_jsonl(workdir / "sweep.jsonl")
+          if r.get("event") != "started"]
