@@ -10,6 +10,7 @@
 # EMBTRANS_COORDINATOR / EMBTRANS_NUM_PROCESSES / EMBTRANS_PROCESS_ID; CPU
 # collectives go through gloo. Process 0 writes results and logs. If one
 # process fails, the others are stopped and the script exits with its status.
+# PYTHON names the interpreter (default: `python` on PATH).
 set -euo pipefail
 usage="usage: $0 NUM_PROCESSES [MODULE] [flags...]"
 n=${1:?$usage}
@@ -20,7 +21,7 @@ port=${EMBTRANS_PORT:-$((20000 + RANDOM % 20000))}
 pids=()
 for ((i = 0; i < n; i++)); do
   EMBTRANS_COORDINATOR="127.0.0.1:${port}" EMBTRANS_NUM_PROCESSES="$n" \
-  EMBTRANS_PROCESS_ID="$i" python -m "$module" "$@" \
+  EMBTRANS_PROCESS_ID="$i" "${PYTHON:-python}" -m "$module" "$@" \
     > >(sed -u "s/^/[p$i] /") 2>&1 &
   pids+=($!)
 done

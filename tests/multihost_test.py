@@ -30,7 +30,8 @@ VOLATILE = ("seconds", "per_sec", "time", "load")
 
 
 def _env(devices: int, **extra) -> dict[str, str]:
-  return {**os.environ, "PYTHONUNBUFFERED": "1", **extra,
+  return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHON": sys.executable,
+          **extra,
           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
 
 
