@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests import helpers
 
 
@@ -24,3 +26,18 @@ def test_quick_grid_benchmark_prints_both_paths_and_consistent_ratios():
     slack = 0.005 + ratio * 0.005 * (1 / grid_s + 1 / seq_s) * 1.01
     assert abs(ratio - seq_s / grid_s) <= slack, (ratio, seq_s, grid_s)
   assert int(rows["total"].group(2)) == 4   # 2 programs x 2 members
+
+
+def test_steady_mode_times_the_stacked_chunk_and_each_member_alone(tmp_path):
+  from embtrans import sharding  # pylint: disable=g-import-not-at-top
+  from embtrans.bench import grid  # pylint: disable=g-import-not-at-top
+  spaces = "+".join(grid.synthetic_spaces(tmp_path, n=400, dim=16))
+  groups = grid._groups("linear", spaces, 20)  # pylint: disable=protected-access
+  assert [len(g.cells) for g in groups] == [2]   # 0->1 and 1->0, one shape
+  stacked, alone = grid.steady_group(groups[0], sharding.make_mesh(1))
+  assert stacked > 0 and alone > 0
+  text = grid.steady_table([("p", 2, stacked, alone), ("q", 3, 2.0, 3.0)])
+  last = text.splitlines()[-1].split()
+  assert last[:2] == ["total", "5"], text
+  assert float(last[-1].rstrip("x")) == pytest.approx(
+      (alone + 3.0) / (stacked + 2.0), abs=0.006)

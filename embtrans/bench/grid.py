@@ -3,6 +3,7 @@
   python -m embtrans.bench grid                 default spaces, capped steps
   python -m embtrans.bench grid --archs=all     include 2L 32x (minutes)
   python -m embtrans.bench grid --quick         synthetic spaces, seconds
+  python -m embtrans.bench grid --steady        per-step cost, warm chunks
 
 For every program of the grid sweep (cells of one arch and shape), in one
 run, the same members, steps and batches:
@@ -13,6 +14,11 @@ run, the same members, steps and batches:
               shape (the best case for one-at-a-time training).
 Train time is warm (after an ahead-of-time compile, reported separately);
 it includes init, excludes evaluation and checkpoints.
+
+--steady times only the compiled chunk (10 steps per dispatch), warm, best
+of 5 x 5 dispatches on fixed inputs: ms per step of the M-member program
+against the sum over its members run as M = 1 programs. It isolates what
+stacking saves per step from init, host and loop costs.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ _ARCHS = flags.DEFINE_string("archs", DEFAULT_ARCHS, "'+'-joined archs of "
                              "configs/grid.py, or 'all'.", flag_values=FLAGS)
 _SPACES = flags.DEFINE_string("spaces", "minilm+minilm_static+tfidf_lsa",
                               "'+'-joined spaces.", flag_values=FLAGS)
+_STEADY = flags.DEFINE_bool("steady", False, "Per-step cost of warm "
+                            "chunks instead of whole runs.", flag_values=FLAGS)
 _MAX_STEPS = flags.DEFINE_integer(
     "max_steps", None, "Cap on each arch's steps, a multiple of log_every "
     "(10); default 50, 20 with --quick.", flag_values=FLAGS)
@@ -113,6 +121,45 @@ def time_group(group: sweeps.Group, mesh) -> tuple[tuple, tuple]:
   return grid, (seq_compile, seq_train)
 
 
+def _chunk_ms(prog, mesh, steps: int = 10, repeats: int = 5,
+              calls: int = 5) -> float:
+  """Warm ms per step of `prog`'s compiled chunk (best of `repeats`)."""
+  state = program_lib.init(prog, mesh)
+  inputs = prog.feed.inputs(0, steps)
+  run = members_lib.chunk_fn(prog.step, prog.feed, mesh)
+  state, _ = run(state, prog.feed.resident, inputs)
+  jax.block_until_ready(state)
+  best = float("inf")
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    for _ in range(calls):
+      state, _ = run(state, prog.feed.resident, inputs)
+    jax.block_until_ready(state)
+    best = min(best, time.perf_counter() - t0)
+  return 1e3 * best / (calls * steps)
+
+
+def steady_group(group: sweeps.Group, mesh) -> tuple[float, float]:
+  """(ms/step of the stacked program, summed ms/step of its members alone)."""
+  cfgs, datas, names, _ = sweeps._members(group)  # pylint: disable=protected-access
+  stacked = _chunk_ms(group.task.build(cfgs, datas, names, mesh), mesh)
+  alone = sum(_chunk_ms(group.task.build([c], [d], [n], mesh), mesh)
+              for c, d, n in zip(cfgs, datas, names))
+  return stacked, alone
+
+
+def steady_table(results) -> str:
+  """results: [(program, members, stacked ms, alone ms)]."""
+  lines = [f"{'program':<28} {'m':>2} | {'stacked':>8} {'alone':>8} "
+           f"{'ratio':>6}   (ms per step, warm chunks)"]
+  for key, m, g, s in results:
+    lines.append(f"{key:<28} {m:>2} | {g:>8.3f} {s:>8.3f} {s / g:>5.2f}x")
+  g, s = sum(r[2] for r in results), sum(r[3] for r in results)
+  lines.append(f"{'total':<28} {sum(r[1] for r in results):>2} | {g:>8.3f} "
+               f"{s:>8.3f} {s / g:>5.2f}x")
+  return "\n".join(lines)
+
+
 def table(results) -> str:
   """results: [(program, members, steps, (gc, g), (sc, s))]."""
   head = (f"{'program':<28} {'m':>2} {'steps':>5} | {'grid':>7} "
@@ -142,6 +189,11 @@ def main(argv):
     print(f"JAX {jax.__version__}, {jax.device_count()} "
           f"{jax.devices()[0].platform} device(s), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}; {len(groups)} programs.")
+    if _STEADY.value:
+      print(steady_table([(g.key, len(g.cells), *steady_group(g, mesh))
+                          for g in groups]))
+      print(f"Load average at the end: {os.getloadavg()[0]:.1f}.")
+      return 0
     results = []
     for g in groups:
       grid, seq = time_group(g, mesh)
