@@ -17,9 +17,4 @@ def get_config(arg=None):
   size = "tiny" if a.tiny else a.size
   overrides = {"num_queries": a.queries} if a.queries else {}
   model = config_lib.align_head_config("attention_pool", size, **overrides)
-  data = config_lib.align_data_config(a.data, size, a.seed, a.tokens, a.targets)
-  batch = 32 if size == "tiny" else a.batch
-  steps = a.steps or config_lib.ALIGN_DEFAULT_STEPS[size]
-  return config_lib.alignment_config(
-      model, data, config_lib.align_mrl_dim(size), a.lr, batch, steps, a.seed,
-      a.seeds)
+  return config_lib.align_from_arg(a, size, model)

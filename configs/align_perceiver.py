@@ -22,9 +22,4 @@ def get_config(arg=None):
   model = config_lib.align_head_config(
       "perceiver", size, latent_init=a.latent_init,
       latent_init_std=a.latent_init_std, latent_layernorm=a.latent_ln)
-  data = config_lib.align_data_config(a.data, size, a.seed, a.tokens, a.targets)
-  batch = 32 if size == "tiny" else a.batch
-  steps = a.steps or config_lib.ALIGN_DEFAULT_STEPS[size]
-  return config_lib.alignment_config(
-      model, data, config_lib.align_mrl_dim(size), a.lr, batch, steps, a.seed,
-      a.seeds)
+  return config_lib.align_from_arg(a, size, model)

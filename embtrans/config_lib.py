@@ -204,6 +204,17 @@ def alignment_config(model: Mapping[str, Any], data: Mapping[str, Any],
   return c
 
 
+def align_from_arg(a: ml_collections.ConfigDict, size: str,
+                   model: Mapping[str, Any]) -> ml_collections.ConfigDict:
+  """The alignment config of parsed `:arg` keys `a` (`parse_align_arg`) with
+  head `model`: the size's data, batch (32 when tiny) and default steps."""
+  data = align_data_config(a.data, size, a.seed, a.tokens, a.targets)
+  batch = 32 if size == "tiny" else a.batch
+  steps = a.steps or ALIGN_DEFAULT_STEPS[size]
+  return alignment_config(model, data, align_mrl_dim(size), a.lr, batch,
+                          steps, a.seed, a.seeds)
+
+
 def parse_align_arg(arg: str | None, **extra: Any
                     ) -> ml_collections.ConfigDict:
   """The `:k=v` keys every alignment config takes, plus (or overriding) extra.

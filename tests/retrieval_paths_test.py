@@ -225,3 +225,14 @@ def test_empty_candidate_set_is_an_empty_result_that_says_why(setup):
   res = paths.postfilter(exact, queries[:1], K, ACCESS, tight, 1)[0]
   assert len(res.rows) < K and "raise the over-fetch factor (now 1)" in (
       res.reason)
+
+
+@pytest.mark.parametrize("m,passing,short,expected", [
+    (5, 9, "path missed some", ""),                      # got k: no reason
+    (0, 0, "path missed some", "No item passes f (0 of 20 items)."),
+    (3, 3, "path missed some", "Only 3 of 20 items pass f."),
+    (2, 3, "path missed some", "path missed some"),      # the path's own
+    (2, 3, "", "Only 3 of 20 items pass f."),            # exact paths
+])
+def test_why_a_query_got_fewer_than_k(m, passing, short, expected):
+  assert paths._why(m, 5, passing, 20, "f", short) == expected  # pylint: disable=protected-access

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
+from embtrans import metrics
 from embtrans.evaluators import TranslationResult
 
 # name -> (first space, second space, key prefix)
@@ -38,9 +39,17 @@ def check_pairs(pairs: Sequence[str]) -> tuple[str, ...]:
   return pairs
 
 
-def spaces(result: TranslationResult,
-           pairs: Sequence[str]) -> Iterator[tuple[str, Any, Any]]:
-  """Yields (key prefix, x, y) for each named pair of `result`."""
+def spaces(result: TranslationResult, pairs: Sequence[str],
+           prepare_q: float | None = None
+           ) -> Iterator[tuple[str, Any, Any]]:
+  """Yields (key prefix, x [n, d_x], y [n, d_y]) for each named pair.
+
+  With `prepare_q`, both spaces go through `metrics.prepare(v, prepare_q)`
+  first (outliers clamped at that quantile, rows L2-normalised).
+  """
   for name in pairs:
     first, second, prefix = PAIRS[name]
-    yield prefix, getattr(result, first), getattr(result, second)
+    x, y = getattr(result, first), getattr(result, second)
+    if prepare_q is not None:
+      x, y = (metrics.prepare(v, prepare_q) for v in (x, y))
+    yield prefix, x, y

@@ -31,9 +31,7 @@ class Evaluator:
     self.pairs = _pairs.check_pairs(pairs)
 
   def run(self, result: TranslationResult) -> Iterator[tuple[str, float]]:
-    for prefix, x, y in _pairs.spaces(result, self.pairs):
-      if self.prepare_q is not None:
-        x, y = (metrics.prepare(v, self.prepare_q) for v in (x, y))
+    for prefix, x, y in _pairs.spaces(result, self.pairs, self.prepare_q):
       value = metrics.cknna(x, y, self.k, unbiased=self.unbiased,
                             normalize=self.normalize)
       yield f"{prefix}cknna@{self.k}", float(value)

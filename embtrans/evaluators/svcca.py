@@ -28,9 +28,7 @@ class Evaluator:
     self.pairs = _pairs.check_pairs(pairs)
 
   def run(self, result: TranslationResult) -> Iterator[tuple[str, float]]:
-    for prefix, x, y in _pairs.spaces(result, self.pairs):
-      if self.prepare_q is not None:
-        x, y = (metrics.prepare(v, self.prepare_q) for v in (x, y))
+    for prefix, x, y in _pairs.spaces(result, self.pairs, self.prepare_q):
       # Spaces narrower than cca_dim keep all their components; the key
       # says how many were used.
       dim = min(self.cca_dim, x.shape[1], y.shape[1])

@@ -91,12 +91,31 @@ def _describe(access: filters.Access, f: filters.Filter) -> str:
   return f"{access} and {f}" if f.clauses else str(access)
 
 
-def _why_prefilter(m: int, k: int, passing: int, n: int, what: str) -> str:
+def _why(m: int, k: int, passing: int, n: int, what: str,
+         short_of_passing: str = "") -> str:
+  """Why a query got m < k results ('' when it got k).
+
+  `short_of_passing` explains m below the `passing` items that exist (a
+  path that can miss some); without it, fewer passing items is the reason.
+  """
   if m >= k:
     return ""
   if passing == 0:
     return f"No item passes {what} (0 of {n} items)."
-  return f"Only {passing} of {n} items pass {what}."
+  if m >= passing or not short_of_passing:
+    return f"Only {passing} of {n} items pass {what}."
+  return short_of_passing
+
+
+def _checked(index, queries: Any, k: int, access: filters.Access,
+             f: filters.Filter | Sequence[filters.Filter]):
+  """-> (catalog, queries [q, d], k, a Filter per query, allowed [q, n]),
+  every argument checked before anything is searched."""
+  cat = index.catalog
+  q = cands_lib.check_queries(queries, cat)
+  k = cands_lib.check_k(k)
+  fs = per_query(f, len(q))
+  return cat, q, k, fs, allowed_masks(cat, access, fs)
 
 
 def prefilter(index: cands_lib.ExactIndex, queries: Any, k: int,
@@ -104,33 +123,16 @@ def prefilter(index: cands_lib.ExactIndex, queries: Any, k: int,
               f: filters.Filter | Sequence[filters.Filter] = filters.Filter()
               ) -> list[Result]:
   """Filter first, then the exact top-k among the items that pass."""
-  cat = index.catalog
-  q = cands_lib.check_queries(queries, cat)
-  k = cands_lib.check_k(k)
-  fs = per_query(f, len(q))
-  allowed = allowed_masks(cat, access, fs)
+  cat, q, k, fs, allowed = _checked(index, queries, k, access, f)
   shared = all(x is fs[0] for x in fs)
   c = index.search(q, k, allowed[:1] if shared else allowed)
   out = []
   for i, fi in enumerate(fs):
     rows, scores, _ = keep_allowed(c.rows[i], c.scores[i], allowed[i], k)
     passing = int(allowed[i].sum())
-    out.append(Result(rows, scores, _why_prefilter(
+    out.append(Result(rows, scores, _why(
         len(rows), k, passing, len(cat), _describe(access, fi)), passing))
   return out
-
-
-def _why_postfilter(m: int, k: int, passing: int, n: int, fetched: int,
-                    overfetch: int, what: str) -> str:
-  if m >= k:
-    return ""
-  if passing == 0:
-    return f"No item passes {what} (0 of {n} items)."
-  if m >= passing:
-    return f"Only {passing} of {n} items pass {what}."
-  return (f"Only {m} of the {fetched} nearest candidates pass {what} "
-          f"({passing} of {n} items pass in all); raise the over-fetch "
-          f"factor (now {overfetch}).")
 
 
 def postfilter(index: cands_lib.ExactIndex | cands_lib.ChromaIndex,
@@ -138,32 +140,19 @@ def postfilter(index: cands_lib.ExactIndex | cands_lib.ChromaIndex,
                f: filters.Filter | Sequence[filters.Filter] = filters.Filter(),
                overfetch: int = 1) -> list[Result]:
   """Search k * overfetch unfiltered candidates, then keep those that pass."""
-  cat = index.catalog
-  q = cands_lib.check_queries(queries, cat)
-  k = cands_lib.check_k(k)
   overfetch = cands_lib.check_k(overfetch, "overfetch")
-  fs = per_query(f, len(q))
-  allowed = allowed_masks(cat, access, fs)
+  cat, q, k, fs, allowed = _checked(index, queries, k, access, f)
   c = index.search(q, k * overfetch)
   out = []
   for i, fi in enumerate(fs):
     rows, scores, _ = keep_allowed(c.rows[i], c.scores[i], allowed[i], k)
-    passing = int(allowed[i].sum())
-    out.append(Result(rows, scores, _why_postfilter(
-        len(rows), k, passing, len(cat), c.rows.shape[1], overfetch,
-        _describe(access, fi)), passing))
+    passing, what = int(allowed[i].sum()), _describe(access, fi)
+    out.append(Result(rows, scores, _why(
+        len(rows), k, passing, len(cat), what,
+        f"Only {len(rows)} of the {c.rows.shape[1]} nearest candidates pass "
+        f"{what} ({passing} of {len(cat)} items pass in all); raise the "
+        f"over-fetch factor (now {overfetch})."), passing))
   return out
-
-
-def _why_where(m: int, k: int, passing: int, n: int, what: str) -> str:
-  if m >= k:
-    return ""
-  if passing == 0:
-    return f"No item passes {what} (0 of {n} items)."
-  if m >= passing:
-    return f"Only {passing} of {n} items pass {what}."
-  return (f"ChromaDB's filtered graph search returned {m} of the "
-          f"{min(k, passing)} items that pass {what}.")
 
 
 def chroma_where(index: cands_lib.ChromaIndex, queries: Any, k: int,
@@ -171,18 +160,15 @@ def chroma_where(index: cands_lib.ChromaIndex, queries: Any, k: int,
                  f: filters.Filter | Sequence[filters.Filter] = filters.Filter()
                  ) -> list[Result]:
   """ChromaDB's `where` (access and filter) applied during its HNSW search."""
-  cat = index.catalog
-  q = cands_lib.check_queries(queries, cat)
-  k = cands_lib.check_k(k)
-  fs = per_query(f, len(q))
-  allowed = allowed_masks(cat, access, fs)
+  cat, q, k, fs, allowed = _checked(index, queries, k, access, f)
   out = []
   for i, fi in enumerate(fs):
     c = index.search(q[i:i + 1], k, (access.filter() & fi).where())
     rows, scores, dropped = keep_allowed(c.rows[0], c.scores[0], allowed[i],
                                          k)
-    passing = int(allowed[i].sum())
-    out.append(Result(rows, scores, _why_where(
-        len(rows), k, passing, len(cat), _describe(access, fi)), passing,
-                      dropped))
+    passing, what = int(allowed[i].sum()), _describe(access, fi)
+    out.append(Result(rows, scores, _why(
+        len(rows), k, passing, len(cat), what,
+        f"ChromaDB's filtered graph search returned {len(rows)} of the "
+        f"{min(k, passing)} items that pass {what}."), passing, dropped))
   return out
