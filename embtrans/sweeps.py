@@ -343,9 +343,9 @@ def run(config_path: str, arg: str | None, workdir: str, only: str = "",
     return {"programs": [g.key for g in groups]}
   root = pathlib.Path(workdir)
   mesh = sharding.make_mesh(cells[0].config.num_devices or None)
-  _record(root, {"event": "started", "config": config_path, "arg": arg or "",
-                 "only": only, "start": t0, "load_avg_start": load_start,
-                 "cells": len(cells), "programs": len(groups)})
+  head = {"config": config_path, "arg": arg or "", "only": only, "start": t0,
+          "load_avg_start": load_start, "cells": len(cells)}
+  _record(root, {"event": "started", **head, "programs": len(groups)})
   ran, skipped = [], []
   for i, group in enumerate(groups):
     if is_done(root, group):
@@ -354,14 +354,11 @@ def run(config_path: str, arg: str | None, workdir: str, only: str = "",
     _prepare_cells(root, group)
     ran.append(run_closed_form(root, group) if group.closed_form else
                run_program(root, group, mesh, f"[{i + 1}/{len(groups)}]"))
-  summary = {"event": "finished", "config": config_path, "arg": arg or "",
-             "only": only,
-             "start": t0, "seconds": time.time() - t0,
-             "data_seconds": data_seconds,
-             "load_avg_start": load_start, "load_avg_end": os.getloadavg()[0],
+  summary = {"event": "finished", **head, "seconds": time.time() - t0,
+             "data_seconds": data_seconds, "load_avg_end": os.getloadavg()[0],
              "cpus": os.cpu_count(), "devices": mesh.devices.size,
              "platform": jax.devices()[0].platform, "ran": ran,
-             "skipped": skipped, "cells": len(cells)}
+             "skipped": skipped}
   _record(root, summary)
   return summary
 
